@@ -1,0 +1,19 @@
+//! Assent's domain: what an approval is, how it moves through its lifecycle,
+//! who may review it, and how the audit log chains its events.
+//!
+//! Nothing here performs I/O or reads the clock: callers pass `now` in, so
+//! every rule is a pure function that tests can drive exhaustively.
+
+pub mod approval;
+pub mod canonical;
+pub mod event;
+pub mod lifecycle;
+pub mod principal;
+pub mod request;
+pub mod timestamp;
+
+pub use approval::{Approval, Decision, GrantMatch, QuorumStage, Review, Risk, Scope, Status, Verdict};
+pub use event::{Event, EventType, NewEvent};
+pub use lifecycle::{LifecycleError, ReviewOutcome};
+pub use principal::{Principal, Role};
+pub use request::{CreateApproval, InvalidField, ReviewRequest};
