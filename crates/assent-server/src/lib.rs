@@ -1,1 +1,5 @@
+//! Assent's HTTP gateway.
 
+pub mod serve;
+
+pub use serve::{ServeError, ServeOptions, run};
