@@ -49,7 +49,9 @@ impl Status {
 }
 
 /// How much harm the action could do; shown to reviewers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Risk {
@@ -71,7 +73,9 @@ pub enum Verdict {
 
 /// What a decision is remembered for. Ordered from narrowest to widest, so the
 /// narrowest among several approving reviews is their minimum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
@@ -212,6 +216,11 @@ mod tests {
     #[test]
     fn scope_order_is_narrowest_first() {
         assert!(Scope::Once < Scope::Session && Scope::Session < Scope::Timeboxed);
-        assert_eq!([Scope::Timeboxed, Scope::Once, Scope::Session].into_iter().min(), Some(Scope::Once));
+        assert_eq!(
+            [Scope::Timeboxed, Scope::Once, Scope::Session]
+                .into_iter()
+                .min(),
+            Some(Scope::Once)
+        );
     }
 }

@@ -36,7 +36,10 @@ mod tests {
     fn equal_values_hash_equal_whatever_their_key_order() {
         let a: serde_json::Value = serde_json::from_str(r#"{"a":1,"b":2.0}"#).unwrap();
         let b: serde_json::Value = serde_json::from_str(r#"{ "b": 2, "a": 1 }"#).unwrap();
-        assert_eq!(sha256_hex(&canonical_json(&a)), sha256_hex(&canonical_json(&b)));
+        assert_eq!(
+            sha256_hex(&canonical_json(&a)),
+            sha256_hex(&canonical_json(&b))
+        );
     }
 
     #[test]

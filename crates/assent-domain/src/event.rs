@@ -132,7 +132,10 @@ pub struct ChainHead {
 
 impl Default for ChainHead {
     fn default() -> Self {
-        Self { seq: 0, hash: GENESIS_HASH.to_owned() }
+        Self {
+            seq: 0,
+            hash: GENESIS_HASH.to_owned(),
+        }
     }
 }
 
@@ -190,17 +193,30 @@ pub fn verify_chain<'a>(
 ) -> Result<ChainHead, ChainBreak> {
     let mut head = head;
     for (index, event) in events.into_iter().enumerate() {
-        let fail = |reason: String| ChainBreak { index, seq: event.seq, reason };
+        let fail = |reason: String| ChainBreak {
+            index,
+            seq: event.seq,
+            reason,
+        };
         if event.seq != head.seq + 1 {
-            return Err(fail(format!("expected seq {}, found {}", head.seq + 1, event.seq)));
+            return Err(fail(format!(
+                "expected seq {}, found {}",
+                head.seq + 1,
+                event.seq
+            )));
         }
         if event.prev_hash != head.hash {
-            return Err(fail("prev_hash does not match the previous event's hash".into()));
+            return Err(fail(
+                "prev_hash does not match the previous event's hash".into(),
+            ));
         }
         if event.computed_hash() != event.hash {
             return Err(fail("hash does not match the event's content".into()));
         }
-        head = ChainHead { seq: event.seq, hash: event.hash.clone() };
+        head = ChainHead {
+            seq: event.seq,
+            hash: event.hash.clone(),
+        };
     }
     Ok(head)
 }
@@ -264,21 +280,40 @@ mod tests {
 
         let mut edited = events.clone();
         edited[4].data = json!({"i": 999});
-        assert_eq!(verify_chain(ChainHead::default(), &edited).unwrap_err().index, 4);
+        assert_eq!(
+            verify_chain(ChainHead::default(), &edited)
+                .unwrap_err()
+                .index,
+            4
+        );
 
         let mut removed = events.clone();
         removed.remove(6);
-        assert_eq!(verify_chain(ChainHead::default(), &removed).unwrap_err().index, 6);
+        assert_eq!(
+            verify_chain(ChainHead::default(), &removed)
+                .unwrap_err()
+                .index,
+            6
+        );
 
         let mut swapped = events.clone();
         swapped.swap(2, 3);
-        assert_eq!(verify_chain(ChainHead::default(), &swapped).unwrap_err().index, 2);
+        assert_eq!(
+            verify_chain(ChainHead::default(), &swapped)
+                .unwrap_err()
+                .index,
+            2
+        );
 
         let mut rehashed = events.clone();
         rehashed[5].actor = "mallory".into();
         rehashed[5].hash = rehashed[5].computed_hash();
         let err = verify_chain(ChainHead::default(), &rehashed).unwrap_err();
-        assert_eq!((err.index, err.reason.contains("prev_hash")), (6, true), "re-hashing one event breaks the next link");
+        assert_eq!(
+            (err.index, err.reason.contains("prev_hash")),
+            (6, true),
+            "re-hashing one event breaks the next link"
+        );
     }
 
     #[test]
@@ -287,7 +322,10 @@ mod tests {
             assert_eq!(serde_json::to_value(t).unwrap(), json!(t.as_str()));
             assert_eq!(EventType::parse(t.as_str()), Some(t));
         }
-        let terminal: Vec<_> = EventType::ALL.into_iter().filter(|t| t.is_terminal()).collect();
+        let terminal: Vec<_> = EventType::ALL
+            .into_iter()
+            .filter(|t| t.is_terminal())
+            .collect();
         assert_eq!(terminal.len(), 4);
     }
 }

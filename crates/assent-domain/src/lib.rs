@@ -12,7 +12,9 @@ pub mod principal;
 pub mod request;
 pub mod timestamp;
 
-pub use approval::{Approval, Decision, GrantMatch, QuorumStage, Review, Risk, Scope, Status, Verdict};
+pub use approval::{
+    Approval, Decision, GrantMatch, QuorumStage, Review, Risk, Scope, Status, Verdict,
+};
 pub use event::{Event, EventType, NewEvent};
 pub use lifecycle::{LifecycleError, ReviewOutcome};
 pub use principal::{Principal, Role};

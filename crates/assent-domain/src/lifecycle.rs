@@ -68,7 +68,13 @@ fn decide(
     scope: Option<crate::Scope>,
     now: OffsetDateTime,
 ) -> NewEvent {
-    let decision = Decision { status, by, reason, scope, at: now };
+    let decision = Decision {
+        status,
+        by,
+        reason,
+        scope,
+        at: now,
+    };
     approval.status = status;
     approval.decided_at = Some(now);
     let actor = decision.by.first().cloned().unwrap_or_default();
@@ -80,20 +86,32 @@ fn decide(
         Status::Expired => EventType::ApprovalExpired,
         Status::Cancelled | Status::Pending => EventType::ApprovalCancelled,
     };
-    NewEvent { kind, actor, approval_id: Some(approval.id), data }
+    NewEvent {
+        kind,
+        actor,
+        approval_id: Some(approval.id),
+        data,
+    }
 }
 
 /// Whether `who` may review at all, and which quorum stage (if any) an
 /// approval from `who` counts toward.
-fn eligible_stage(approval: &Approval, who: &Principal, verdict: Verdict) -> Result<Option<usize>, LifecycleError> {
+fn eligible_stage(
+    approval: &Approval,
+    who: &Principal,
+    verdict: Verdict,
+) -> Result<Option<usize>, LifecycleError> {
     if who.role == Role::Agent {
-        return Err(LifecycleError::NotEligible("agents cannot review approvals".into()));
+        return Err(LifecycleError::NotEligible(
+            "agents cannot review approvals".into(),
+        ));
     }
     if approval.quorum.is_empty() {
         return Ok(None);
     }
-    let member_of: Vec<usize> =
-        (0..approval.quorum.len()).filter(|&i| who.in_group(&approval.quorum[i].group)).collect();
+    let member_of: Vec<usize> = (0..approval.quorum.len())
+        .filter(|&i| who.in_group(&approval.quorum[i].group))
+        .collect();
     if member_of.is_empty() {
         let groups: Vec<&str> = approval.quorum.iter().map(|s| s.group.as_str()).collect();
         return Err(LifecycleError::NotEligible(format!(
@@ -106,7 +124,10 @@ fn eligible_stage(approval: &Approval, who: &Principal, verdict: Verdict) -> Res
         return Ok(None);
     }
     // One approval counts once: toward the first of the principal's stages still short of its minimum.
-    match member_of.into_iter().find(|&i| !approval.quorum[i].is_met()) {
+    match member_of
+        .into_iter()
+        .find(|&i| !approval.quorum[i].is_met())
+    {
         Some(stage) => Ok(Some(stage)),
         None => Err(LifecycleError::NotEligible(format!(
             "every quorum stage {} can approve for already has its approvals",
@@ -164,7 +185,10 @@ pub fn review(
         Verdict::Approve => return Ok((ReviewOutcome::Recorded, events)),
     };
     let (by, scope) = if outcome == Status::Approved {
-        let approving = approval.reviews.iter().filter(|r| r.decision == Verdict::Approve);
+        let approving = approval
+            .reviews
+            .iter()
+            .filter(|r| r.decision == Verdict::Approve);
         (
             approving.clone().map(|r| r.principal.clone()).collect(),
             approving.map(|r| r.scope).min(),
@@ -184,10 +208,19 @@ pub fn cancel(
     now: OffsetDateTime,
 ) -> Result<NewEvent, LifecycleError> {
     if who.name != approval.requester && who.role != Role::Admin {
-        return Err(LifecycleError::NotEligible("only the requester or an admin can cancel an approval".into()));
+        return Err(LifecycleError::NotEligible(
+            "only the requester or an admin can cancel an approval".into(),
+        ));
     }
     match pending_or_refuse(approval, now) {
-        Ok(()) => Ok(decide(approval, Status::Cancelled, vec![who.name.clone()], reason, None, now)),
+        Ok(()) => Ok(decide(
+            approval,
+            Status::Cancelled,
+            vec![who.name.clone()],
+            reason,
+            None,
+            now,
+        )),
         // Cancelling something already over is a conflict, whichever way it ended.
         Err(LifecycleError::Expired) => Err(LifecycleError::AlreadyDecided(Status::Expired)),
         Err(e) => Err(e),
@@ -199,7 +232,14 @@ pub fn expire(approval: &mut Approval, now: OffsetDateTime) -> Option<NewEvent> 
     if !approval.is_overdue(now) {
         return None;
     }
-    Some(decide(approval, Status::Expired, vec![EXPIRY_ACTOR.to_owned()], None, None, now))
+    Some(decide(
+        approval,
+        Status::Expired,
+        vec![EXPIRY_ACTOR.to_owned()],
+        None,
+        None,
+        now,
+    ))
 }
 
 #[cfg(test)]
@@ -212,15 +252,21 @@ mod tests {
     use crate::timestamp::from_unix_millis;
     use uuid::Uuid;
 
-    const LIMITS: TimeoutLimits =
-        TimeoutLimits { default: Duration::from_secs(60), max: Duration::from_secs(3600) };
+    const LIMITS: TimeoutLimits = TimeoutLimits {
+        default: Duration::from_secs(60),
+        max: Duration::from_secs(3600),
+    };
 
     fn t(secs: i64) -> OffsetDateTime {
         from_unix_millis(1_795_000_000_000 + secs * 1000)
     }
 
     fn who(name: &str, role: Role, groups: &[&str]) -> Principal {
-        Principal { name: name.into(), role, groups: groups.iter().map(|g| g.to_string()).collect() }
+        Principal {
+            name: name.into(),
+            role,
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        }
     }
 
     fn approver(name: &str) -> Principal {
@@ -228,13 +274,11 @@ mod tests {
     }
 
     fn pending_with(placement: Placement) -> Approval {
-        CreateApproval { action: "deploy".into(), ..Default::default() }.into_pending(
-            Uuid::nil(),
-            "bot",
-            placement,
-            LIMITS,
-            t(0),
-        )
+        CreateApproval {
+            action: "deploy".into(),
+            ..Default::default()
+        }
+        .into_pending(Uuid::nil(), "bot", placement, LIMITS, t(0))
     }
 
     fn pending() -> Approval {
@@ -245,7 +289,11 @@ mod tests {
         Placement {
             quorum: stages
                 .iter()
-                .map(|(g, min)| QuorumStage { group: g.to_string(), min: *min, approved_by: vec![] })
+                .map(|(g, min)| QuorumStage {
+                    group: g.to_string(),
+                    min: *min,
+                    approved_by: vec![],
+                })
                 .collect(),
             ..Default::default()
         }
@@ -258,11 +306,23 @@ mod tests {
     #[test]
     fn one_approver_decides_without_a_quorum() {
         let mut a = pending();
-        let (outcome, events) = review(&mut a, &approver("alice"), ReviewRequest::approve(), t(1)).unwrap();
+        let (outcome, events) =
+            review(&mut a, &approver("alice"), ReviewRequest::approve(), t(1)).unwrap();
         assert_eq!(outcome, ReviewOutcome::Decided(Status::Approved));
-        assert_eq!(kinds(&events), [EventType::ApprovalReviewed, EventType::ApprovalApproved]);
+        assert_eq!(
+            kinds(&events),
+            [EventType::ApprovalReviewed, EventType::ApprovalApproved]
+        );
         let d = a.decision.as_ref().unwrap();
-        assert_eq!((a.status, d.by.clone(), d.scope, a.decided_at), (Status::Approved, vec!["alice".to_string()], Some(Scope::Once), Some(t(1))));
+        assert_eq!(
+            (a.status, d.by.clone(), d.scope, a.decided_at),
+            (
+                Status::Approved,
+                vec!["alice".to_string()],
+                Some(Scope::Once),
+                Some(t(1))
+            )
+        );
     }
 
     #[test]
@@ -272,7 +332,10 @@ mod tests {
         r.reason = Some("not today".into());
         let (outcome, events) = review(&mut a, &approver("alice"), r, t(1)).unwrap();
         assert_eq!(outcome, ReviewOutcome::Decided(Status::Rejected));
-        assert_eq!(kinds(&events), [EventType::ApprovalReviewed, EventType::ApprovalRejected]);
+        assert_eq!(
+            kinds(&events),
+            [EventType::ApprovalReviewed, EventType::ApprovalRejected]
+        );
         assert_eq!(a.decision.unwrap().reason.as_deref(), Some("not today"));
     }
 
@@ -308,10 +371,16 @@ mod tests {
     fn a_review_after_the_deadline_loses_to_the_expiry() {
         let mut a = pending();
         let before = a.clone();
-        assert_eq!(review(&mut a, &approver("alice"), ReviewRequest::approve(), t(60)).unwrap_err(), LifecycleError::Expired);
+        assert_eq!(
+            review(&mut a, &approver("alice"), ReviewRequest::approve(), t(60)).unwrap_err(),
+            LifecycleError::Expired
+        );
         assert_eq!(a, before);
         expire(&mut a, t(61)).unwrap();
-        assert_eq!(review(&mut a, &approver("alice"), ReviewRequest::approve(), t(62)).unwrap_err(), LifecycleError::Expired);
+        assert_eq!(
+            review(&mut a, &approver("alice"), ReviewRequest::approve(), t(62)).unwrap_err(),
+            LifecycleError::Expired
+        );
     }
 
     #[test]
@@ -319,15 +388,27 @@ mod tests {
         for role in [Role::Approver, Role::Admin] {
             let mut a = pending();
             a.requester = "alice".into();
-            let err = review(&mut a, &who("alice", role, &[]), ReviewRequest::approve(), t(1)).unwrap_err();
-            assert!(matches!(err, LifecycleError::NotEligible(ref m) if m.contains("separation of duties")), "{err}");
+            let err = review(
+                &mut a,
+                &who("alice", role, &[]),
+                ReviewRequest::approve(),
+                t(1),
+            )
+            .unwrap_err();
+            assert!(
+                matches!(err, LifecycleError::NotEligible(ref m) if m.contains("separation of duties")),
+                "{err}"
+            );
             assert!(a.reviews.is_empty());
         }
     }
 
     #[test]
     fn self_review_is_recorded_as_such_when_the_rule_allows_it() {
-        let mut a = pending_with(Placement { allow_self_review: true, ..Default::default() });
+        let mut a = pending_with(Placement {
+            allow_self_review: true,
+            ..Default::default()
+        });
         a.requester = "alice".into();
         review(&mut a, &approver("alice"), ReviewRequest::approve(), t(1)).unwrap();
         assert!(a.reviews[0].self_review);
@@ -337,7 +418,13 @@ mod tests {
     #[test]
     fn agents_never_review() {
         let mut a = pending();
-        let err = review(&mut a, &who("other-bot", Role::Agent, &[]), ReviewRequest::approve(), t(1)).unwrap_err();
+        let err = review(
+            &mut a,
+            &who("other-bot", Role::Agent, &[]),
+            ReviewRequest::approve(),
+            t(1),
+        )
+        .unwrap_err();
         assert!(matches!(err, LifecycleError::NotEligible(_)));
     }
 
@@ -349,32 +436,69 @@ mod tests {
         let carol = who("carol", Role::Approver, &["security"]);
         let dave = who("dave", Role::Approver, &["sre"]);
 
-        assert_eq!(review(&mut a, &alice, ReviewRequest::approve(), t(1)).unwrap().0, ReviewOutcome::Recorded);
+        assert_eq!(
+            review(&mut a, &alice, ReviewRequest::approve(), t(1))
+                .unwrap()
+                .0,
+            ReviewOutcome::Recorded
+        );
         // bob counts toward sre (his first unmet stage), not security too.
-        assert_eq!(review(&mut a, &bob, ReviewRequest::approve(), t(2)).unwrap().0, ReviewOutcome::Recorded);
+        assert_eq!(
+            review(&mut a, &bob, ReviewRequest::approve(), t(2))
+                .unwrap()
+                .0,
+            ReviewOutcome::Recorded
+        );
         assert_eq!(a.quorum[0].approved_by, ["alice", "bob"]);
         assert!(a.quorum[1].approved_by.is_empty());
         // sre is full: dave has nothing left to approve for.
-        assert!(matches!(review(&mut a, &dave, ReviewRequest::approve(), t(3)), Err(LifecycleError::NotEligible(_))));
+        assert!(matches!(
+            review(&mut a, &dave, ReviewRequest::approve(), t(3)),
+            Err(LifecycleError::NotEligible(_))
+        ));
         assert_eq!(a.status, Status::Pending);
         let (outcome, events) = review(&mut a, &carol, ReviewRequest::approve(), t(4)).unwrap();
         assert_eq!(outcome, ReviewOutcome::Decided(Status::Approved));
-        assert_eq!(kinds(&events), [EventType::ApprovalReviewed, EventType::ApprovalApproved]);
+        assert_eq!(
+            kinds(&events),
+            [EventType::ApprovalReviewed, EventType::ApprovalApproved]
+        );
         assert_eq!(a.decision.unwrap().by, ["alice", "bob", "carol"]);
     }
 
     #[test]
     fn quorum_refuses_principals_outside_its_groups_even_admins() {
         let mut a = pending_with(quorum(&[("sre", 1)]));
-        let err = review(&mut a, &who("root", Role::Admin, &["ops"]), ReviewRequest::approve(), t(1)).unwrap_err();
-        assert!(matches!(err, LifecycleError::NotEligible(ref m) if m.contains("sre")), "{err}");
+        let err = review(
+            &mut a,
+            &who("root", Role::Admin, &["ops"]),
+            ReviewRequest::approve(),
+            t(1),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, LifecycleError::NotEligible(ref m) if m.contains("sre")),
+            "{err}"
+        );
     }
 
     #[test]
     fn first_eligible_reject_decides_a_quorum() {
         let mut a = pending_with(quorum(&[("sre", 2), ("security", 1)]));
-        review(&mut a, &who("alice", Role::Approver, &["sre"]), ReviewRequest::approve(), t(1)).unwrap();
-        let (outcome, _) = review(&mut a, &who("carol", Role::Approver, &["security"]), ReviewRequest::reject(), t(2)).unwrap();
+        review(
+            &mut a,
+            &who("alice", Role::Approver, &["sre"]),
+            ReviewRequest::approve(),
+            t(1),
+        )
+        .unwrap();
+        let (outcome, _) = review(
+            &mut a,
+            &who("carol", Role::Approver, &["security"]),
+            ReviewRequest::reject(),
+            t(2),
+        )
+        .unwrap();
         assert_eq!(outcome, ReviewOutcome::Decided(Status::Rejected));
         assert_eq!(a.decision.unwrap().by, ["carol"]);
     }
@@ -399,7 +523,13 @@ mod tests {
         let mut timeboxed = ReviewRequest::approve();
         timeboxed.scope = Scope::Timeboxed;
         timeboxed.ttl_seconds = Some(60);
-        review(&mut a, &who("alice", Role::Approver, &["sre"]), timeboxed, t(1)).unwrap();
+        review(
+            &mut a,
+            &who("alice", Role::Approver, &["sre"]),
+            timeboxed,
+            t(1),
+        )
+        .unwrap();
         review(&mut a, &who("bob", Role::Approver, &["sre"]), session, t(2)).unwrap();
         assert_eq!(a.decision.unwrap().scope, Some(Scope::Session));
     }
@@ -407,8 +537,17 @@ mod tests {
     #[test]
     fn cancel_is_for_the_requester_or_an_admin() {
         let mut a = pending();
-        assert!(matches!(cancel(&mut a, &approver("alice"), None, t(1)), Err(LifecycleError::NotEligible(_))));
-        let event = cancel(&mut a, &who("bot", Role::Agent, &[]), Some("changed my mind".into()), t(1)).unwrap();
+        assert!(matches!(
+            cancel(&mut a, &approver("alice"), None, t(1)),
+            Err(LifecycleError::NotEligible(_))
+        ));
+        let event = cancel(
+            &mut a,
+            &who("bot", Role::Agent, &[]),
+            Some("changed my mind".into()),
+            t(1),
+        )
+        .unwrap();
         assert_eq!(event.kind, EventType::ApprovalCancelled);
         assert_eq!(a.status, Status::Cancelled);
 
@@ -431,7 +570,10 @@ mod tests {
     fn requested_event_carries_the_whole_approval() {
         let a = pending();
         let e = requested_event(&a);
-        assert_eq!((e.kind, e.actor.as_str(), e.approval_id), (EventType::ApprovalRequested, "bot", Some(a.id)));
+        assert_eq!(
+            (e.kind, e.actor.as_str(), e.approval_id),
+            (EventType::ApprovalRequested, "bot", Some(a.id))
+        );
         assert_eq!(e.data["approval"]["action"], "deploy");
     }
 }

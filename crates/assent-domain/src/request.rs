@@ -30,7 +30,10 @@ pub struct InvalidField {
 
 impl InvalidField {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -82,7 +85,10 @@ pub struct TimeoutLimits {
 
 pub fn validate_action(action: &str) -> Result<(), InvalidField> {
     if action.is_empty() || action.len() > MAX_ACTION_LEN {
-        return Err(InvalidField::new("action", format!("must be 1–{MAX_ACTION_LEN} characters")));
+        return Err(InvalidField::new(
+            "action",
+            format!("must be 1–{MAX_ACTION_LEN} characters"),
+        ));
     }
     if let Some(bad) = action
         .chars()
@@ -98,30 +104,43 @@ pub fn validate_action(action: &str) -> Result<(), InvalidField> {
 
 fn validate_identifier(field: &str, value: &Option<String>) -> Result<(), InvalidField> {
     match value {
-        Some(v) if v.is_empty() || v.len() > MAX_ID_LEN || v.chars().any(char::is_control) => Err(
-            InvalidField::new(field, format!("must be 1–{MAX_ID_LEN} bytes without control characters")),
-        ),
+        Some(v) if v.is_empty() || v.len() > MAX_ID_LEN || v.chars().any(char::is_control) => {
+            Err(InvalidField::new(
+                field,
+                format!("must be 1–{MAX_ID_LEN} bytes without control characters"),
+            ))
+        }
         _ => Ok(()),
     }
 }
 
-fn validate_text(field: &str, value: &Option<String>, max_chars: usize) -> Result<(), InvalidField> {
+fn validate_text(
+    field: &str,
+    value: &Option<String>,
+    max_chars: usize,
+) -> Result<(), InvalidField> {
     match value {
-        Some(v) if v.chars().count() > max_chars => {
-            Err(InvalidField::new(field, format!("must be at most {max_chars} characters")))
-        }
+        Some(v) if v.chars().count() > max_chars => Err(InvalidField::new(
+            field,
+            format!("must be at most {max_chars} characters"),
+        )),
         _ => Ok(()),
     }
 }
 
 fn validate_labels(labels: &BTreeMap<String, String>) -> Result<(), InvalidField> {
     if labels.len() > MAX_LABELS {
-        return Err(InvalidField::new("labels", format!("at most {MAX_LABELS} labels")));
+        return Err(InvalidField::new(
+            "labels",
+            format!("at most {MAX_LABELS} labels"),
+        ));
     }
     for (key, value) in labels {
         let key_ok = !key.is_empty()
             && key.len() <= MAX_LABEL_KEY_LEN
-            && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-'));
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-'));
         if !key_ok {
             return Err(InvalidField::new(
                 format!("labels.{key}"),
@@ -131,7 +150,9 @@ fn validate_labels(labels: &BTreeMap<String, String>) -> Result<(), InvalidField
         if value.len() > MAX_LABEL_VALUE_LEN || value.chars().any(char::is_control) {
             return Err(InvalidField::new(
                 format!("labels.{key}"),
-                format!("label values are at most {MAX_LABEL_VALUE_LEN} bytes without control characters"),
+                format!(
+                    "label values are at most {MAX_LABEL_VALUE_LEN} bytes without control characters"
+                ),
             ));
         }
     }
@@ -151,7 +172,10 @@ impl CreateApproval {
         {
             return Err(InvalidField::new(
                 "timeout_seconds",
-                format!("must be between 1 and {} (the server's max_timeout)", limits.max.as_secs()),
+                format!(
+                    "must be between 1 and {} (the server's max_timeout)",
+                    limits.max.as_secs()
+                ),
             ));
         }
         Ok(())
@@ -177,7 +201,8 @@ impl CreateApproval {
         now: OffsetDateTime,
     ) -> Approval {
         let timeout = self.timeout(&placement, limits);
-        let expires_at = now + time::Duration::milliseconds(timeout.as_millis().min(i64::MAX as u128) as i64);
+        let expires_at =
+            now + time::Duration::milliseconds(timeout.as_millis().min(i64::MAX as u128) as i64);
         Approval {
             id,
             status: Status::Pending,
@@ -233,20 +258,32 @@ impl ReviewRequest {
     }
 
     fn new(decision: Verdict) -> Self {
-        Self { decision, reason: None, scope: Scope::Once, ttl_seconds: None, grant_match: GrantMatch::Exact }
+        Self {
+            decision,
+            reason: None,
+            scope: Scope::Once,
+            ttl_seconds: None,
+            grant_match: GrantMatch::Exact,
+        }
     }
 
     pub fn validate(&self) -> Result<(), InvalidField> {
         validate_text("reason", &self.reason, MAX_REASON_CHARS)?;
         match (self.scope, self.ttl_seconds) {
-            (Scope::Timeboxed, None) => Err(InvalidField::new("ttl_seconds", "required with scope timeboxed")),
-            (Scope::Timeboxed, Some(t)) if t == 0 || t > MAX_GRANT_TTL_SECONDS => Err(InvalidField::new(
+            (Scope::Timeboxed, None) => Err(InvalidField::new(
                 "ttl_seconds",
-                format!("must be between 1 and {MAX_GRANT_TTL_SECONDS}"),
+                "required with scope timeboxed",
             )),
-            (Scope::Once | Scope::Session, Some(_)) => {
-                Err(InvalidField::new("ttl_seconds", "only applies to scope timeboxed"))
+            (Scope::Timeboxed, Some(t)) if t == 0 || t > MAX_GRANT_TTL_SECONDS => {
+                Err(InvalidField::new(
+                    "ttl_seconds",
+                    format!("must be between 1 and {MAX_GRANT_TTL_SECONDS}"),
+                ))
             }
+            (Scope::Once | Scope::Session, Some(_)) => Err(InvalidField::new(
+                "ttl_seconds",
+                "only applies to scope timeboxed",
+            )),
             _ => Ok(()),
         }
     }
@@ -256,16 +293,28 @@ impl ReviewRequest {
 mod tests {
     use super::*;
 
-    const LIMITS: TimeoutLimits =
-        TimeoutLimits { default: Duration::from_secs(3600), max: Duration::from_secs(7 * 24 * 3600) };
+    const LIMITS: TimeoutLimits = TimeoutLimits {
+        default: Duration::from_secs(3600),
+        max: Duration::from_secs(7 * 24 * 3600),
+    };
 
     fn create(action: &str) -> CreateApproval {
-        CreateApproval { action: action.into(), ..Default::default() }
+        CreateApproval {
+            action: action.into(),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn action_names_follow_the_spec_alphabet() {
-        for ok in ["shell", "deploy", "billing.charge", "mcp.github.create_pull_request", "a:b/c-d", "x"] {
+        for ok in [
+            "shell",
+            "deploy",
+            "billing.charge",
+            "mcp.github.create_pull_request",
+            "a:b/c-d",
+            "x",
+        ] {
             assert!(validate_action(ok).is_ok(), "{ok}");
         }
         let long = "a".repeat(201);
@@ -308,26 +357,47 @@ mod tests {
 
     #[test]
     fn timeout_prefers_request_then_rule_then_default_and_is_capped() {
-        let rule = Placement { timeout: Some(Duration::from_secs(60)), ..Default::default() };
+        let rule = Placement {
+            timeout: Some(Duration::from_secs(60)),
+            ..Default::default()
+        };
         let mut c = create("deploy");
         assert_eq!(c.timeout(&Placement::default(), LIMITS), LIMITS.default);
         assert_eq!(c.timeout(&rule, LIMITS), Duration::from_secs(60));
         c.timeout_seconds = Some(5);
         assert_eq!(c.timeout(&rule, LIMITS), Duration::from_secs(5));
-        let huge = Placement { timeout: Some(Duration::from_secs(30 * 24 * 3600)), ..Default::default() };
+        let huge = Placement {
+            timeout: Some(Duration::from_secs(30 * 24 * 3600)),
+            ..Default::default()
+        };
         assert_eq!(create("deploy").timeout(&huge, LIMITS), LIMITS.max);
     }
 
     #[test]
     fn pending_approval_takes_risk_from_request_then_rule_then_medium() {
         let now = crate::timestamp::from_unix_millis(1_795_000_000_000);
-        let a = create("deploy").into_pending(Uuid::nil(), "bot", Placement::default(), LIMITS, now);
-        assert_eq!((a.status, a.risk, a.expires_at - now), (Status::Pending, Risk::Medium, time::Duration::hours(1)));
-        let rule = Placement { risk: Some(Risk::High), ..Default::default() };
-        assert_eq!(create("deploy").into_pending(Uuid::nil(), "bot", rule.clone(), LIMITS, now).risk, Risk::High);
+        let a =
+            create("deploy").into_pending(Uuid::nil(), "bot", Placement::default(), LIMITS, now);
+        assert_eq!(
+            (a.status, a.risk, a.expires_at - now),
+            (Status::Pending, Risk::Medium, time::Duration::hours(1))
+        );
+        let rule = Placement {
+            risk: Some(Risk::High),
+            ..Default::default()
+        };
+        assert_eq!(
+            create("deploy")
+                .into_pending(Uuid::nil(), "bot", rule.clone(), LIMITS, now)
+                .risk,
+            Risk::High
+        );
         let mut c = create("deploy");
         c.risk = Some(Risk::Low);
-        assert_eq!(c.into_pending(Uuid::nil(), "bot", rule, LIMITS, now).risk, Risk::Low);
+        assert_eq!(
+            c.into_pending(Uuid::nil(), "bot", rule, LIMITS, now).risk,
+            Risk::Low
+        );
     }
 
     #[test]
@@ -347,7 +417,8 @@ mod tests {
 
     #[test]
     fn unknown_review_fields_are_refused() {
-        let err = serde_json::from_str::<ReviewRequest>(r#"{"decision":"approve","scop":"once"}"#).unwrap_err();
+        let err = serde_json::from_str::<ReviewRequest>(r#"{"decision":"approve","scop":"once"}"#)
+            .unwrap_err();
         assert!(err.to_string().contains("unknown field `scop`"), "{err}");
     }
 }

@@ -1,5 +1,14 @@
-//! Assent's HTTP gateway.
+//! Assent's HTTP gateway: routes, auth, long-poll waiters and the expiry sweep.
 
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod json;
+pub mod routes;
 pub mod serve;
+pub mod sweeper;
+pub mod waiters;
 
-pub use serve::{ServeError, ServeOptions, run};
+pub use config::Config;
+pub use serve::{ServeError, ServeOptions, Server, run};

@@ -1,6 +1,21 @@
 //! Starting and stopping the gateway.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use assent_store::Store;
+use assent_store::sqlite::SqliteStore;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{AppState, router};
+use crate::auth::bootstrap_admin;
+use crate::config::{Config, LogFormat};
+use crate::sweeper;
+use crate::waiters::Waiters;
 
 /// What `assent serve` passes in from its flags; each overrides the config file and env.
 #[derive(Debug, Clone, Default)]
@@ -17,9 +32,159 @@ pub struct ServeOptions {
 pub enum ServeError {
     #[error("{0}")]
     Config(String),
+    #[error("opening the store: {0}")]
+    Store(#[from] assent_store::StoreError),
+    #[error("{0}")]
+    Io(String),
 }
 
-/// Runs the gateway until SIGTERM or Ctrl-C.
+/// Runs the gateway until SIGTERM or Ctrl-C, then shuts down gracefully.
 pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
-    Err(ServeError::Config(format!("not yet wired: {options:?}")))
+    let config = Config::load(&options).map_err(ServeError::Config)?;
+    init_logging(config.log_format);
+    let server = Server::start(config).await?;
+    eprintln!("assent listening on http://{}", server.addr());
+    stop_signal().await;
+    tracing::info!("shutting down");
+    server.shutdown().await
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+async fn stop_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+/// A running gateway.
+pub struct Server {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    grace: std::time::Duration,
+    serving: JoinHandle<std::io::Result<()>>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Opens the store, creates the first admin token if there is none, and
+    /// starts serving on the configured address (port 0 picks a free port).
+    pub async fn start(config: Config) -> Result<Server, ServeError> {
+        create_data_dir(&config)?;
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database_url()).await?);
+        if let Some(path) = bootstrap_admin(store.as_ref(), &config.data_dir)
+            .await
+            .map_err(ServeError::Io)?
+        {
+            eprintln!(
+                "assent: created the first admin token; it is in {}",
+                path.display()
+            );
+        }
+        let listener = TcpListener::bind(config.listen_addr().map_err(ServeError::Config)?)
+            .await
+            .map_err(|e| ServeError::Io(format!("listening on {}: {e}", config.listen)))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| ServeError::Io(e.to_string()))?;
+
+        let shutdown = CancellationToken::new();
+        let state = AppState {
+            store: store.clone(),
+            config: Arc::new(config),
+            waiters: Arc::new(Waiters::default()),
+            new_deadline: Arc::new(Notify::new()),
+            shutdown: shutdown.clone(),
+        };
+        let background = vec![
+            tokio::spawn(state.waiters.clone().follow(store.clone())),
+            tokio::spawn(sweeper::run(
+                store,
+                state.new_deadline.clone(),
+                shutdown.clone(),
+            )),
+        ];
+        let grace = state.config.shutdown_grace;
+        let app = router(state);
+        let stop = shutdown.clone();
+        let serving = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+        });
+        Ok(Server {
+            addr,
+            shutdown,
+            grace,
+            serving,
+            background,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, tells long-polls to return, lets in-flight requests
+    /// (and so their writes) finish within the grace period.
+    pub async fn shutdown(self) -> Result<(), ServeError> {
+        self.shutdown.cancel();
+        let outcome = tokio::time::timeout(self.grace, self.serving).await;
+        self.background.iter().for_each(JoinHandle::abort);
+        match outcome {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(e))) => Err(ServeError::Io(e.to_string())),
+            Ok(Err(e)) => Err(ServeError::Io(e.to_string())),
+            Err(_) => {
+                tracing::warn!(
+                    "in-flight requests did not finish within the shutdown grace period"
+                );
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The data directory holds the database and the admin token: owner-only.
+fn create_data_dir(config: &Config) -> Result<(), ServeError> {
+    let dir = &config.data_dir;
+    if dir.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .map_err(|e| ServeError::Io(format!("creating {}: {e}", dir.display())))
 }

@@ -1,1 +1,101 @@
+//! Assent's storage: one [`Store`] trait, one module per backend.
+//!
+//! Every change and the events recording it are written in one transaction;
+//! after commit the store publishes a [`Committed`] notice so the server can
+//! wake waiters without polling.
 
+mod error;
+mod model;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use assent_domain::{Approval, Event, LifecycleError, Principal, ReviewRequest};
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+pub use error::StoreError;
+pub use model::{
+    ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, TokenRecord,
+};
+
+/// How many committed notices a slow subscriber may fall behind before it
+/// sees `Lagged` and must re-read the store.
+pub const CHANGE_CHANNEL_CAPACITY: usize = 16_384;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Inserts a new pending (or already decided) approval and its events;
+    /// with an idempotency key, replays or refuses an earlier use of the key.
+    async fn create_approval(
+        &self,
+        approval: Approval,
+        idempotency: Option<IdempotencyKey>,
+    ) -> Result<CreateOutcome, StoreError>;
+
+    async fn get_approval(&self, id: Uuid) -> Result<Option<Approval>, StoreError>;
+
+    /// Newest first.
+    async fn list_approvals(&self, filter: &ApprovalFilter) -> Result<ApprovalPage, StoreError>;
+
+    /// Applies a review to the approval as committed. If the approval is past
+    /// its deadline the expiry is recorded instead and the review is refused
+    /// with [`LifecycleError::Expired`].
+    async fn review(
+        &self,
+        id: Uuid,
+        reviewer: Principal,
+        review: ReviewRequest,
+        now: OffsetDateTime,
+    ) -> Result<Approval, StoreError>;
+
+    async fn cancel(
+        &self,
+        id: Uuid,
+        by: Principal,
+        reason: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<Approval, StoreError>;
+
+    /// Expires up to `limit` pending approvals whose deadline is at or before `now`.
+    async fn expire_due(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Approval>, StoreError>;
+
+    /// The earliest deadline among pending approvals.
+    async fn next_deadline(&self) -> Result<Option<OffsetDateTime>, StoreError>;
+
+    async fn create_token(
+        &self,
+        token: NewToken,
+        now: OffsetDateTime,
+    ) -> Result<TokenRecord, StoreError>;
+    async fn token_by_hash(&self, token_sha256: &str) -> Result<Option<TokenRecord>, StoreError>;
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+    async fn revoke_token(
+        &self,
+        name: &str,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Events with `seq > after`, in order, at most `limit`.
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
+
+    /// Succeeds when the store can serve reads.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Notices of committed changes, in commit order.
+    fn subscribe(&self) -> broadcast::Receiver<Arc<Committed>>;
+}
+
+/// Maps a domain refusal into the store's error without losing it.
+impl From<LifecycleError> for StoreError {
+    fn from(e: LifecycleError) -> Self {
+        StoreError::Lifecycle(e)
+    }
+}

@@ -1,0 +1,83 @@
+//! The application: shared state and the router with every route and layer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use assent_store::Store;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Config;
+use crate::routes;
+use crate::waiters::Waiters;
+
+/// Everything handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    pub waiters: Arc<Waiters>,
+    /// Poked when an approval is created, so the sweeper re-reads the earliest deadline.
+    pub new_deadline: Arc<Notify>,
+    /// Cancelled on shutdown: long-polls return at once so clients reconnect elsewhere.
+    pub shutdown: CancellationToken,
+}
+
+/// The current time at the precision the whole system uses.
+pub fn now() -> OffsetDateTime {
+    assent_domain::timestamp::to_millis_precision(OffsetDateTime::now_utc())
+}
+
+/// Longest `?wait=` a long-poll may ask for.
+pub const MAX_WAIT: Duration = Duration::from_secs(300);
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Assent", description = "Human-in-the-loop approval gateway. See SPEC §5."),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document of every route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().into_openapi()
+}
+
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::approvals::router())
+        .merge(routes::tokens::router())
+        .merge(routes::audit::router())
+        .merge(routes::health::router())
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api_router().split_for_parts();
+    let max_body = state.config.max_body_bytes;
+    api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .fallback(routes::not_found)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,153 @@
+//! Bearer-token authentication: tokens are random, shown once, stored only
+//! as SHA-256, compared in constant time.
+
+use std::path::Path;
+
+use assent_domain::{Principal, Role};
+use assent_store::{NewToken, Store, TokenRecord};
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::app::{AppState, now};
+use crate::error::ApiError;
+
+/// Every token starts with this, so leaked tokens are easy to scan for.
+pub const TOKEN_PREFIX: &str = "assent_";
+/// The name of the token created on first start.
+pub const BOOTSTRAP_ADMIN: &str = "admin";
+
+/// A fresh token: the prefix and 256 random bits, base64url.
+pub fn generate_token() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    Ok(format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)))
+}
+
+pub fn token_sha256(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// The principal making the request.
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(ApiError::Unauthorized)?;
+        let digest = token_sha256(token);
+        let record = state
+            .store
+            .token_by_hash(&hex::encode(digest))
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        // The lookup is by hash; compare again in constant time so no code path
+        // depends on how much of a guessed token matched.
+        let stored = hex::decode(&record.token_sha256).map_err(|_| ApiError::Internal)?;
+        if !bool::from(stored.ct_eq(&digest)) {
+            return Err(ApiError::Unauthorized);
+        }
+        Ok(Caller(Principal {
+            name: record.name,
+            role: record.role,
+            groups: record.groups,
+        }))
+    }
+}
+
+impl Caller {
+    pub fn require(&self, role: Role) -> Result<&Principal, ApiError> {
+        if self.0.role >= role {
+            Ok(&self.0)
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "this needs the {} role",
+                role.as_str()
+            )))
+        }
+    }
+}
+
+/// On first start (no tokens at all), creates the `admin` token and writes it
+/// to `<data_dir>/admin.token`, readable only by its owner.
+pub async fn bootstrap_admin(
+    store: &dyn Store,
+    data_dir: &Path,
+) -> Result<Option<std::path::PathBuf>, String> {
+    if !store
+        .list_tokens()
+        .await
+        .map_err(|e| e.to_string())?
+        .is_empty()
+    {
+        return Ok(None);
+    }
+    let token = generate_token().map_err(|e| format!("no randomness for the admin token: {e}"))?;
+    let path = data_dir.join("admin.token");
+    write_secret(&path, &token).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    let record: TokenRecord = store
+        .create_token(
+            NewToken {
+                name: BOOTSTRAP_ADMIN.into(),
+                token_sha256: hex::encode(token_sha256(&token)),
+                role: Role::Admin,
+                groups: vec![],
+                created_by: "system:bootstrap".into(),
+            },
+            now(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(name = %record.name, "created the bootstrap admin token");
+    Ok(Some(path))
+}
+
+fn write_secret(path: &Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(secret.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_prefixed_and_carry_256_random_bits() {
+        let a = generate_token().unwrap();
+        let b = generate_token().unwrap();
+        assert!(a.starts_with(TOKEN_PREFIX));
+        assert_eq!(
+            URL_SAFE_NO_PAD
+                .decode(&a[TOKEN_PREFIX.len()..])
+                .unwrap()
+                .len(),
+            32
+        );
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,241 @@
+//! Server configuration: defaults, then `assent.toml`, then `ASSENT_*`
+//! environment variables, then `assent serve` flags; later wins.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use assent_domain::request::TimeoutLimits;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::serve::ServeOptions;
+
+/// Environment variables read as configuration keys (`ASSENT_<KEY>`).
+/// Others with the prefix (`ASSENT_URL`, `ASSENT_TOKEN`) belong to the CLI.
+const ENV_KEYS: [&str; 8] = [
+    "listen",
+    "data_dir",
+    "database_url",
+    "default_timeout",
+    "max_timeout",
+    "max_body_bytes",
+    "log_format",
+    "shutdown_grace",
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Where the SQLite database and the bootstrap admin token live.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH`; defaults to `<data_dir>/assent.db`.
+    pub database_url: Option<String>,
+    /// Timeout of an approval whose request and rule give none.
+    #[serde(with = "humantime_serde")]
+    pub default_timeout: Duration,
+    /// The longest timeout a request may ask for.
+    #[serde(with = "humantime_serde")]
+    pub max_timeout: Duration,
+    /// Largest request body accepted (bytes); larger bodies get 413.
+    pub max_body_bytes: usize,
+    /// `human` or `json`.
+    pub log_format: LogFormat,
+    /// How long shutdown waits for in-flight requests.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+    /// Path of the policy file; policies arrive with the policy engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8470".into(),
+            data_dir: PathBuf::from("./assent-data"),
+            database_url: None,
+            default_timeout: Duration::from_secs(3600),
+            max_timeout: Duration::from_secs(7 * 24 * 3600),
+            max_body_bytes: 256 * 1024,
+            log_format: LogFormat::Human,
+            shutdown_grace: Duration::from_secs(10),
+            policy: None,
+        }
+    }
+}
+
+/// The serve flags that were given, as a figment layer.
+#[derive(Serialize)]
+struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_format: Option<String>,
+}
+
+impl Config {
+    /// Loads the configuration for `assent serve`. The file comes from
+    /// `--config`, else `ASSENT_CONFIG`; it is optional.
+    pub fn load(options: &ServeOptions) -> Result<Config, String> {
+        let file = options
+            .config
+            .clone()
+            .or_else(|| std::env::var_os("ASSENT_CONFIG").map(PathBuf::from));
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = &file {
+            if !file.exists() {
+                return Err(format!("config file {} does not exist", file.display()));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let overrides = Overrides {
+            listen: options.listen.clone(),
+            database_url: options.database_url.clone(),
+            data_dir: options.data_dir.clone(),
+            policy: options.policy.clone(),
+            log_format: options.log_format.clone(),
+        };
+        let config: Config = figment
+            .merge(Env::prefixed("ASSENT_").only(&ENV_KEYS))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| format!("configuration: {e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        self.listen_addr()?;
+        if self.default_timeout.is_zero() || self.max_timeout.is_zero() {
+            return Err("configuration: default_timeout and max_timeout must be positive".into());
+        }
+        if self.default_timeout > self.max_timeout {
+            return Err("configuration: default_timeout is longer than max_timeout".into());
+        }
+        if self.max_body_bytes < 1024 {
+            return Err("configuration: max_body_bytes must be at least 1024".into());
+        }
+        if let Some(url) = &self.database_url
+            && !url.starts_with("sqlite:")
+        {
+            return Err(format!(
+                "configuration: database_url {url:?} is not supported by this build (use sqlite://PATH)"
+            ));
+        }
+        if let Some(policy) = &self.policy {
+            return Err(format!(
+                "configuration: policy {} was given, but this build has no policy engine yet; remove it to run with every action asking",
+                policy.display()
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, String> {
+        self.listen
+            .parse()
+            .map_err(|e| format!("configuration: listen {:?}: {e}", self.listen))
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| sqlite_url(&self.data_dir.join("assent.db")))
+    }
+
+    pub fn timeouts(&self) -> TimeoutLimits {
+        TimeoutLimits {
+            default: self.default_timeout,
+            max: self.max_timeout,
+        }
+    }
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_file() {
+        let config = Config::load(&ServeOptions::default()).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:8470");
+        assert_eq!(config.database_url(), "sqlite://./assent-data/assent.db");
+        assert_eq!(config.timeouts().max, Duration::from_secs(7 * 86400));
+    }
+
+    #[test]
+    fn file_then_flags_override_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("assent.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\ndefault_timeout = \"10m\"\n",
+        )
+        .unwrap();
+        let options = ServeOptions {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        let config = Config::load(&options).unwrap();
+        assert_eq!(
+            (config.listen.as_str(), config.default_timeout),
+            ("127.0.0.1:9000", Duration::from_secs(600))
+        );
+        let options = ServeOptions {
+            config: Some(file),
+            listen: Some("127.0.0.1:0".into()),
+            ..Default::default()
+        };
+        assert_eq!(Config::load(&options).unwrap().listen, "127.0.0.1:0");
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("assent.toml");
+        std::fs::write(&file, "listn = \"x\"\n").unwrap();
+        let err = Config::load(&ServeOptions {
+            config: Some(file.clone()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.contains("listn"), "{err}");
+        std::fs::write(&file, "default_timeout = \"2d\"\nmax_timeout = \"1d\"\n").unwrap();
+        let err = Config::load(&ServeOptions {
+            config: Some(file),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.contains("default_timeout"), "{err}");
+        let missing = ServeOptions {
+            config: Some(dir.path().join("nope.toml")),
+            ..Default::default()
+        };
+        assert!(
+            Config::load(&missing)
+                .unwrap_err()
+                .contains("does not exist")
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! One module per resource; each exports its `router()`.
+
+pub mod approvals;
+pub mod audit;
+pub mod health;
+pub mod query;
+pub mod tokens;
+
+use crate::error::ApiError;
+
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound("route")
+}

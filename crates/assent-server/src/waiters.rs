@@ -1,0 +1,191 @@
+//! Long-poll waiters, woken by the commit of the decision itself.
+//!
+//! A waiter registers for an approval id, then reads the approval, then
+//! waits: registering first means a decision committed between the read and
+//! the wait is not missed. The store's commit notices feed [`Waiters::decided`];
+//! if the notice stream lags, every waited-on approval is re-read instead.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use assent_domain::Approval;
+use assent_store::Store;
+use tokio::sync::{broadcast, watch};
+use uuid::Uuid;
+
+type Slot = Arc<watch::Sender<Option<Arc<Approval>>>>;
+
+#[derive(Default)]
+pub struct Waiters {
+    slots: Mutex<HashMap<Uuid, (Slot, usize)>>,
+}
+
+/// One waiter's interest in one approval; unregisters when dropped.
+pub struct Registration {
+    waiters: Arc<Waiters>,
+    id: Uuid,
+    slot: Slot,
+    rx: watch::Receiver<Option<Arc<Approval>>>,
+}
+
+impl Registration {
+    /// Resolves with the terminal approval once its decision is committed.
+    pub async fn decided(&mut self) -> Option<Arc<Approval>> {
+        self.rx
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|v| v.clone())
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut slots = self
+            .waiters
+            .slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((slot, count)) = slots.get_mut(&self.id)
+            && Arc::ptr_eq(slot, &self.slot)
+        {
+            *count -= 1;
+            if *count == 0 {
+                slots.remove(&self.id);
+            }
+        }
+    }
+}
+
+impl Waiters {
+    pub fn register(self: &Arc<Self>, id: Uuid) -> Registration {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let (slot, count) = slots
+            .entry(id)
+            .or_insert_with(|| (Arc::new(watch::Sender::new(None)), 0));
+        *count += 1;
+        let slot = slot.clone();
+        let rx = slot.subscribe();
+        Registration {
+            waiters: self.clone(),
+            id,
+            slot,
+            rx,
+        }
+    }
+
+    /// Wakes everyone waiting on this (terminal) approval.
+    pub fn decided(&self, approval: &Approval) {
+        let slot = self
+            .slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&approval.id);
+        if let Some((slot, _)) = slot {
+            slot.send_replace(Some(Arc::new(approval.clone())));
+        }
+    }
+
+    /// How many approvals have at least one waiter.
+    pub fn len(&self) -> usize {
+        self.slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn waited_on(&self) -> Vec<Uuid> {
+        self.slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .copied()
+            .collect()
+    }
+
+    /// Feeds commit notices to the waiters until the store closes its stream.
+    pub async fn follow(self: Arc<Self>, store: Arc<dyn Store>) {
+        let mut changes = store.subscribe();
+        loop {
+            match changes.recv().await {
+                Ok(committed) => committed.decided.iter().for_each(|a| self.decided(a)),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(
+                        missed,
+                        "commit notices lagged; re-reading waited-on approvals"
+                    );
+                    self.recheck(store.as_ref()).await;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+
+    async fn recheck(&self, store: &dyn Store) {
+        for id in self.waited_on() {
+            match store.get_approval(id).await {
+                Ok(Some(a)) if a.status.is_terminal() => self.decided(&a),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "re-reading a waited-on approval failed"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use assent_domain::request::{Placement, TimeoutLimits};
+    use assent_domain::{CreateApproval, Status};
+    use std::time::Duration;
+
+    fn approval() -> Approval {
+        let limits = TimeoutLimits {
+            default: Duration::from_secs(60),
+            max: Duration::from_secs(60),
+        };
+        CreateApproval {
+            action: "x".into(),
+            ..Default::default()
+        }
+        .into_pending(
+            Uuid::now_v7(),
+            "bot",
+            Placement::default(),
+            limits,
+            time::OffsetDateTime::UNIX_EPOCH,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_decision_wakes_every_waiter_of_that_approval_only() {
+        let waiters = Arc::new(Waiters::default());
+        let mut a = approval();
+        let other = approval();
+        let mut first = waiters.register(a.id);
+        let mut second = waiters.register(a.id);
+        let _unrelated = waiters.register(other.id);
+        assert_eq!(waiters.len(), 2);
+        a.status = Status::Approved;
+        waiters.decided(&a);
+        assert_eq!(first.decided().await.unwrap().status, Status::Approved);
+        assert_eq!(second.decided().await.unwrap().status, Status::Approved);
+        assert_eq!(waiters.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn dropping_the_last_registration_frees_the_slot() {
+        let waiters = Arc::new(Waiters::default());
+        let a = approval();
+        let r1 = waiters.register(a.id);
+        let r2 = waiters.register(a.id);
+        drop(r1);
+        assert_eq!(waiters.len(), 1);
+        drop(r2);
+        assert!(waiters.is_empty());
+    }
+}

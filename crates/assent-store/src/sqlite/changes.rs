@@ -1,0 +1,303 @@
+//! The changes the writer runs: each reads what it needs inside the batch
+//! transaction, lets the domain decide, then writes rows and events.
+//! Every status update is guarded by `AND status = 'pending'`.
+
+use assent_domain::event::EventType;
+use assent_domain::timestamp::unix_millis;
+use assent_domain::{Approval, NewEvent, Principal, ReviewRequest, lifecycle};
+use async_trait::async_trait;
+use serde_json::json;
+use sqlx::Row;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::rows::{approval_from_doc, token_columns, token_from_row};
+use super::writer::{Change, WriteCtx};
+use crate::{CreateOutcome, IdempotencyKey, NewToken, StoreError, TokenRecord};
+
+async fn load(ctx: &mut WriteCtx, id: Uuid) -> Result<Approval, StoreError> {
+    let doc: String = sqlx::query_scalar("SELECT doc FROM approvals WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut ctx.conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    approval_from_doc(&doc)
+}
+
+/// Writes a pending approval's new state; refuses if it is no longer pending.
+async fn save_transition(ctx: &mut WriteCtx, approval: &Approval) -> Result<(), StoreError> {
+    let updated = sqlx::query(
+        "UPDATE approvals SET status = $1, doc = $2 WHERE id = $3 AND status = 'pending'",
+    )
+    .bind(approval.status.as_str())
+    .bind(serde_json::to_string(approval)?)
+    .bind(approval.id.to_string())
+    .execute(&mut ctx.conn)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(StoreError::Conflict(
+            "the approval changed concurrently".into(),
+        ));
+    }
+    if approval.status.is_terminal() {
+        ctx.decided(approval);
+    }
+    Ok(())
+}
+
+async fn append_all(
+    ctx: &mut WriteCtx,
+    events: Vec<NewEvent>,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    for event in events {
+        ctx.append(event, at).await?;
+    }
+    Ok(())
+}
+
+pub(crate) struct CreateApproval {
+    pub approval: Approval,
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+#[async_trait]
+impl Change for CreateApproval {
+    type Output = CreateOutcome;
+
+    async fn apply(self, ctx: &mut WriteCtx) -> Result<CreateOutcome, StoreError> {
+        let a = self.approval;
+        if let Some(key) = &self.idempotency {
+            let earlier = sqlx::query("SELECT body_sha256, approval_id FROM idempotency_keys WHERE requester = $1 AND key = $2")
+                .bind(&a.requester)
+                .bind(&key.key)
+                .fetch_optional(&mut ctx.conn)
+                .await?;
+            if let Some(row) = earlier {
+                let body: String = row.try_get("body_sha256")?;
+                if body != key.body_sha256 {
+                    return Err(StoreError::IdempotencyMismatch);
+                }
+                let id: String = row.try_get("approval_id")?;
+                let id = Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                return Ok(CreateOutcome::Replayed(load(ctx, id).await?));
+            }
+        }
+        let id = a.id.to_string();
+        sqlx::query(
+            "INSERT INTO approvals (id, status, action, requester, session_id, run_id, created_at, expires_at, doc) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&id)
+        .bind(a.status.as_str())
+        .bind(&a.action)
+        .bind(&a.requester)
+        .bind(&a.session_id)
+        .bind(&a.run_id)
+        .bind(unix_millis(a.created_at))
+        .bind(unix_millis(a.expires_at))
+        .bind(serde_json::to_string(&a)?)
+        .execute(&mut ctx.conn)
+        .await?;
+        for (key, value) in &a.labels {
+            sqlx::query(
+                "INSERT INTO approval_labels (approval_id, key, value) VALUES ($1, $2, $3)",
+            )
+            .bind(&id)
+            .bind(key)
+            .bind(value)
+            .execute(&mut ctx.conn)
+            .await?;
+        }
+        if let Some(key) = &self.idempotency {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (requester, key, body_sha256, approval_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&a.requester)
+            .bind(&key.key)
+            .bind(&key.body_sha256)
+            .bind(&id)
+            .bind(unix_millis(a.created_at))
+            .execute(&mut ctx.conn)
+            .await?;
+        }
+        ctx.append(lifecycle::requested_event(&a), a.created_at)
+            .await?;
+        if a.status.is_terminal() {
+            ctx.decided(&a);
+        }
+        Ok(CreateOutcome::Created(a))
+    }
+}
+
+/// The outcome of a transition that may have recorded an expiry instead:
+/// the expiry must commit even though the caller's request is refused.
+pub(crate) type Transition = Result<Approval, assent_domain::LifecycleError>;
+
+/// Records the expiry of an overdue approval found while handling another request.
+async fn expire_overdue(
+    ctx: &mut WriteCtx,
+    approval: &mut Approval,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    if let Some(event) = lifecycle::expire(approval, now) {
+        save_transition(ctx, approval).await?;
+        ctx.append(event, now).await?;
+    }
+    Ok(())
+}
+
+pub(crate) struct Review {
+    pub id: Uuid,
+    pub reviewer: Principal,
+    pub review: ReviewRequest,
+    pub now: OffsetDateTime,
+}
+
+#[async_trait]
+impl Change for Review {
+    type Output = Transition;
+
+    async fn apply(self, ctx: &mut WriteCtx) -> Result<Transition, StoreError> {
+        let mut approval = load(ctx, self.id).await?;
+        match lifecycle::review(&mut approval, &self.reviewer, self.review, self.now) {
+            Ok((_, events)) => {
+                save_transition(ctx, &approval).await?;
+                append_all(ctx, events, self.now).await?;
+                Ok(Ok(approval))
+            }
+            Err(refused) => {
+                expire_overdue(ctx, &mut approval, self.now).await?;
+                Ok(Err(refused))
+            }
+        }
+    }
+}
+
+pub(crate) struct Cancel {
+    pub id: Uuid,
+    pub by: Principal,
+    pub reason: Option<String>,
+    pub now: OffsetDateTime,
+}
+
+#[async_trait]
+impl Change for Cancel {
+    type Output = Transition;
+
+    async fn apply(self, ctx: &mut WriteCtx) -> Result<Transition, StoreError> {
+        let mut approval = load(ctx, self.id).await?;
+        match lifecycle::cancel(&mut approval, &self.by, self.reason, self.now) {
+            Ok(event) => {
+                save_transition(ctx, &approval).await?;
+                ctx.append(event, self.now).await?;
+                Ok(Ok(approval))
+            }
+            Err(refused) => {
+                expire_overdue(ctx, &mut approval, self.now).await?;
+                Ok(Err(refused))
+            }
+        }
+    }
+}
+
+pub(crate) struct ExpireDue {
+    pub now: OffsetDateTime,
+    pub limit: u32,
+}
+
+#[async_trait]
+impl Change for ExpireDue {
+    type Output = Vec<Approval>;
+
+    async fn apply(self, ctx: &mut WriteCtx) -> Result<Vec<Approval>, StoreError> {
+        let docs: Vec<String> = sqlx::query_scalar(
+            "SELECT doc FROM approvals WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
+        )
+        .bind(unix_millis(self.now))
+        .bind(i64::from(self.limit))
+        .fetch_all(&mut ctx.conn)
+        .await?;
+        let mut expired = Vec::with_capacity(docs.len());
+        for doc in docs {
+            let mut approval = approval_from_doc(&doc)?;
+            expire_overdue(ctx, &mut approval, self.now).await?;
+            expired.push(approval);
+        }
+        Ok(expired)
+    }
+}
+
+pub(crate) struct CreateToken {
+    pub token: NewToken,
+    pub now: OffsetDateTime,
+}
+
+#[async_trait]
+impl Change for CreateToken {
+    type Output = TokenRecord;
+
+    async fn apply(self, ctx: &mut WriteCtx) -> Result<TokenRecord, StoreError> {
+        let t = self.token;
+        let taken: Option<String> = sqlx::query_scalar("SELECT name FROM tokens WHERE name = $1")
+            .bind(&t.name)
+            .fetch_optional(&mut ctx.conn)
+            .await?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "a token named {:?} already exists",
+                t.name
+            )));
+        }
+        let row = sqlx::query(concat!(
+            "INSERT INTO tokens (name, token_sha256, role, groups, created_at, created_by) ",
+            "VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+            token_columns!()
+        ))
+        .bind(&t.name)
+        .bind(&t.token_sha256)
+        .bind(t.role.as_str())
+        .bind(serde_json::to_string(&t.groups)?)
+        .bind(unix_millis(self.now))
+        .bind(&t.created_by)
+        .fetch_one(&mut ctx.conn)
+        .await?;
+        let record = token_from_row(&row)?;
+        let event = NewEvent {
+            kind: EventType::TokenCreated,
+            actor: t.created_by,
+            approval_id: None,
+            data: json!({ "name": record.name, "role": record.role, "groups": record.groups }),
+        };
+        ctx.append(event, self.now).await?;
+        Ok(record)
+    }
+}
+
+pub(crate) struct RevokeToken {
+    pub name: String,
+    pub actor: String,
+    pub now: OffsetDateTime,
+}
+
+#[async_trait]
+impl Change for RevokeToken {
+    type Output = ();
+
+    async fn apply(self, ctx: &mut WriteCtx) -> Result<(), StoreError> {
+        let deleted = sqlx::query("DELETE FROM tokens WHERE name = $1")
+            .bind(&self.name)
+            .execute(&mut ctx.conn)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let event = NewEvent {
+            kind: EventType::TokenRevoked,
+            actor: self.actor,
+            approval_id: None,
+            data: json!({ "name": self.name }),
+        };
+        ctx.append(event, self.now).await
+    }
+}

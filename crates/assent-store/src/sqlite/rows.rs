@@ -1,0 +1,79 @@
+//! Turning rows into domain values and back.
+
+use assent_domain::timestamp::{from_unix_millis, unix_millis};
+use assent_domain::{Approval, Event, EventType, Role};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+use uuid::Uuid;
+
+use crate::{StoreError, TokenRecord};
+
+/// The columns `event_from_row` reads, for `concat!` into static SQL.
+macro_rules! event_columns {
+    () => {
+        "seq, type, at, actor, approval_id, data, prev_hash, hash"
+    };
+}
+/// The columns `token_from_row` reads, for `concat!` into static SQL.
+macro_rules! token_columns {
+    () => {
+        "name, token_sha256, role, groups, created_at, created_by"
+    };
+}
+pub(crate) use {event_columns, token_columns};
+
+pub(crate) fn approval_from_doc(doc: &str) -> Result<Approval, StoreError> {
+    Ok(serde_json::from_str(doc)?)
+}
+
+pub(crate) fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
+    let kind: String = row.try_get("type")?;
+    let approval_id: Option<String> = row.try_get("approval_id")?;
+    let data: String = row.try_get("data")?;
+    Ok(Event {
+        seq: row.try_get("seq")?,
+        kind: EventType::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown event type {kind}")))?,
+        at: from_unix_millis(row.try_get("at")?),
+        actor: row.try_get("actor")?,
+        approval_id: approval_id
+            .map(|id| Uuid::parse_str(&id))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        data: serde_json::from_str(&data)?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+pub(crate) async fn insert_event(conn: &mut SqliteConnection, e: &Event) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO events (seq, type, at, actor, approval_id, data, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(e.seq)
+    .bind(e.kind.as_str())
+    .bind(unix_millis(e.at))
+    .bind(&e.actor)
+    .bind(e.approval_id.map(|id| id.to_string()))
+    .bind(e.data.to_string())
+    .bind(&e.prev_hash)
+    .bind(&e.hash)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) fn token_from_row(row: &SqliteRow) -> Result<TokenRecord, StoreError> {
+    let role: String = row.try_get("role")?;
+    let groups: String = row.try_get("groups")?;
+    Ok(TokenRecord {
+        name: row.try_get("name")?,
+        token_sha256: row.try_get("token_sha256")?,
+        role: Role::parse(&role)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
+        groups: serde_json::from_str(&groups)?,
+        created_at: from_unix_millis(row.try_get("created_at")?),
+        created_by: row.try_get("created_by")?,
+    })
+}

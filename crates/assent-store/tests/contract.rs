@@ -1,0 +1,341 @@
+//! Store contract tests: what every backend must do, run against real databases.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use assent_domain::event::{ChainHead, verify_chain};
+use assent_domain::request::{Placement, TimeoutLimits};
+use assent_domain::timestamp::to_millis_precision;
+use assent_domain::{
+    CreateApproval, EventType, LifecycleError, Principal, ReviewRequest, Role, Status,
+};
+use assent_store::sqlite::SqliteStore;
+use assent_store::{ApprovalFilter, CreateOutcome, IdempotencyKey, Store, StoreError};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+const LIMITS: TimeoutLimits = TimeoutLimits {
+    default: Duration::from_secs(3600),
+    max: Duration::from_secs(7 * 86400),
+};
+
+struct Db {
+    _dir: tempfile::TempDir,
+    url: String,
+}
+
+fn sqlite_db() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("assent.db").display());
+    Db { _dir: dir, url }
+}
+
+fn now() -> OffsetDateTime {
+    to_millis_precision(OffsetDateTime::now_utc())
+}
+
+fn approver(name: &str) -> Principal {
+    Principal {
+        name: name.into(),
+        role: Role::Approver,
+        groups: vec![],
+    }
+}
+
+fn new_approval(
+    action: &str,
+    requester: &str,
+    timeout_seconds: Option<u64>,
+) -> assent_domain::Approval {
+    CreateApproval {
+        action: action.into(),
+        timeout_seconds,
+        ..Default::default()
+    }
+    .into_pending(
+        Uuid::now_v7(),
+        requester,
+        Placement::default(),
+        LIMITS,
+        now(),
+    )
+}
+
+async fn create(store: &dyn Store, action: &str, requester: &str) -> assent_domain::Approval {
+    match store
+        .create_approval(new_approval(action, requester, None), None)
+        .await
+        .unwrap()
+    {
+        CreateOutcome::Created(a) => a,
+        other => panic!("expected a new approval, got {other:?}"),
+    }
+}
+
+async fn all_events(store: &dyn Store) -> Vec<assent_domain::Event> {
+    store.events_after(0, 100_000).await.unwrap()
+}
+
+#[tokio::test]
+async fn create_get_and_list_with_filters_and_paging() {
+    let db = sqlite_db();
+    let store = SqliteStore::open(&db.url).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let mut a = new_approval(if i % 2 == 0 { "deploy" } else { "shell" }, "bot", None);
+        a.labels.insert(
+            "team".into(),
+            if i < 3 {
+                "payments".into()
+            } else {
+                "infra".into()
+            },
+        );
+        let CreateOutcome::Created(a) = store.create_approval(a, None).await.unwrap() else {
+            panic!()
+        };
+        ids.push(a.id);
+    }
+    let got = store.get_approval(ids[0]).await.unwrap().unwrap();
+    assert_eq!(
+        (got.action.as_str(), got.status),
+        ("deploy", Status::Pending)
+    );
+    assert!(store.get_approval(Uuid::now_v7()).await.unwrap().is_none());
+
+    let mut seen = Vec::new();
+    let mut filter = ApprovalFilter {
+        limit: 3,
+        ..Default::default()
+    };
+    loop {
+        let page = store.list_approvals(&filter).await.unwrap();
+        seen.extend(page.items.iter().map(|a| a.id));
+        match page.next {
+            Some(next) => filter.before = Some(next),
+            None => break,
+        }
+    }
+    let newest_first: Vec<Uuid> = ids.iter().rev().copied().collect();
+    assert_eq!(
+        seen, newest_first,
+        "paging walks every approval once, newest first"
+    );
+
+    let deploys = ApprovalFilter {
+        action: Some("deploy".into()),
+        limit: 50,
+        ..Default::default()
+    };
+    assert_eq!(store.list_approvals(&deploys).await.unwrap().items.len(), 4);
+    let payments = ApprovalFilter {
+        labels: vec![("team".into(), "payments".into())],
+        limit: 50,
+        ..Default::default()
+    };
+    assert_eq!(
+        store.list_approvals(&payments).await.unwrap().items.len(),
+        3
+    );
+    let both = ApprovalFilter {
+        action: Some("shell".into()),
+        ..payments.clone()
+    };
+    assert_eq!(store.list_approvals(&both).await.unwrap().items.len(), 1);
+}
+
+#[tokio::test]
+async fn idempotency_key_replays_same_body_and_refuses_another() {
+    let db = sqlite_db();
+    let store = SqliteStore::open(&db.url).await.unwrap();
+    let key = |body: &str| {
+        Some(IdempotencyKey {
+            key: "k1".into(),
+            body_sha256: body.into(),
+        })
+    };
+    let CreateOutcome::Created(first) = store
+        .create_approval(new_approval("deploy", "bot", None), key("aaa"))
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    let CreateOutcome::Replayed(again) = store
+        .create_approval(new_approval("deploy", "bot", None), key("aaa"))
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(first.id, again.id);
+    let err = store
+        .create_approval(new_approval("deploy", "bot", None), key("bbb"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::IdempotencyMismatch));
+    // Keys are per requester.
+    let other = store
+        .create_approval(new_approval("deploy", "other-bot", None), key("bbb"))
+        .await
+        .unwrap();
+    assert!(matches!(other, CreateOutcome::Created(a) if a.id != first.id));
+    assert_eq!(
+        all_events(&store).await.len(),
+        2,
+        "a replay or a mismatch writes nothing"
+    );
+}
+
+#[tokio::test]
+async fn fifty_concurrent_reviews_make_exactly_one_decision() {
+    let db = sqlite_db();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db.url).await.unwrap());
+    let a = create(store.as_ref(), "deploy", "bot").await;
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let review = if i % 2 == 0 {
+                ReviewRequest::approve()
+            } else {
+                ReviewRequest::reject()
+            };
+            store
+                .review(a.id, approver(&format!("r{i}")), review, now())
+                .await
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => wins += 1,
+            Err(StoreError::Lifecycle(LifecycleError::AlreadyDecided(_))) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(wins, 1);
+    let events = all_events(store.as_ref()).await;
+    let decisions = events.iter().filter(|e| e.kind.is_terminal()).count();
+    let reviews = events
+        .iter()
+        .filter(|e| e.kind == EventType::ApprovalReviewed)
+        .count();
+    assert_eq!((decisions, reviews), (1, 1));
+    verify_chain(ChainHead::default(), &events).unwrap();
+}
+
+#[tokio::test]
+async fn a_commit_publishes_its_events_and_decisions() {
+    let db = sqlite_db();
+    let store = SqliteStore::open(&db.url).await.unwrap();
+    let mut changes = store.subscribe();
+    let a = create(&store, "deploy", "bot").await;
+    let requested = changes.recv().await.unwrap();
+    assert_eq!(requested.events[0].kind, EventType::ApprovalRequested);
+    assert!(requested.decided.is_empty());
+    store
+        .review(a.id, approver("alice"), ReviewRequest::approve(), now())
+        .await
+        .unwrap();
+    let decided = changes.recv().await.unwrap();
+    assert_eq!(decided.decided.len(), 1);
+    assert_eq!(decided.decided[0].status, Status::Approved);
+    assert_eq!(
+        decided.events.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        [EventType::ApprovalReviewed, EventType::ApprovalApproved]
+    );
+}
+
+#[tokio::test]
+async fn overdue_approvals_expire_and_refuse_reviews_with_expired() {
+    let db = sqlite_db();
+    let store = SqliteStore::open(&db.url).await.unwrap();
+    let a = match store
+        .create_approval(new_approval("deploy", "bot", Some(1)), None)
+        .await
+        .unwrap()
+    {
+        CreateOutcome::Created(a) => a,
+        _ => panic!(),
+    };
+    assert_eq!(store.next_deadline().await.unwrap(), Some(a.expires_at));
+    assert!(
+        store
+            .expire_due(a.expires_at - time::Duration::milliseconds(1), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A review after the deadline records the expiry and is refused.
+    let err = store
+        .review(
+            a.id,
+            approver("alice"),
+            ReviewRequest::approve(),
+            a.expires_at,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        StoreError::Lifecycle(LifecycleError::Expired)
+    ));
+    let stored = store.get_approval(a.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, Status::Expired);
+    assert_eq!(store.next_deadline().await.unwrap(), None);
+    assert!(
+        store
+            .expire_due(a.expires_at + time::Duration::hours(1), 100)
+            .await
+            .unwrap()
+            .is_empty(),
+        "expires once"
+    );
+}
+
+#[tokio::test]
+async fn reopening_continues_the_chain() {
+    let db = sqlite_db();
+    {
+        let store = SqliteStore::open(&db.url).await.unwrap();
+        create(&store, "deploy", "bot").await;
+        create(&store, "deploy", "bot").await;
+    }
+    let store = SqliteStore::open(&db.url).await.unwrap();
+    create(&store, "shell", "bot").await;
+    let events = all_events(&store).await;
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    verify_chain(ChainHead::default(), &events).unwrap();
+}
+
+#[tokio::test]
+async fn token_names_are_unique_and_revocation_removes_the_token() {
+    let db = sqlite_db();
+    let store = SqliteStore::open(&db.url).await.unwrap();
+    let token = |hash: &str| assent_store::NewToken {
+        name: "ci-bot".into(),
+        token_sha256: hash.into(),
+        role: Role::Agent,
+        groups: vec!["ci".into()],
+        created_by: "admin".into(),
+    };
+    let t = store.create_token(token("h1"), now()).await.unwrap();
+    assert_eq!(store.token_by_hash("h1").await.unwrap(), Some(t));
+    assert!(matches!(
+        store.create_token(token("h2"), now()).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.revoke_token("ci-bot", "admin", now()).await.unwrap();
+    assert_eq!(store.token_by_hash("h1").await.unwrap(), None);
+    assert!(matches!(
+        store.revoke_token("ci-bot", "admin", now()).await,
+        Err(StoreError::NotFound)
+    ));
+    let kinds: Vec<_> = all_events(&store).await.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [EventType::TokenCreated, EventType::TokenRevoked],
+        "the failed create wrote nothing"
+    );
+}
