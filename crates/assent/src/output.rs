@@ -63,7 +63,7 @@ impl Output {
                 timestamp(a.created_at),
             ]);
         }
-        stdout(&table.to_string())?;
+        stdout(&render(&table))?;
         if let Some(cursor) = &page.next_cursor {
             status(&format!("more: pass --cursor {cursor}"));
         }
@@ -86,7 +86,7 @@ impl Output {
 
     pub fn tokens(self, tokens: &[TokenInfo]) -> io::Result<()> {
         if self.json {
-            return print_json(&serde_json::json!({ "items": tokens }));
+            return print_json(&Items { items: tokens });
         }
         let mut table = table(["NAME", "ROLE", "GROUPS", "CREATED", "CREATED BY"]);
         for t in tokens {
@@ -98,8 +98,14 @@ impl Output {
                 t.created_by.clone().unwrap_or_default(),
             ]);
         }
-        stdout(&table.to_string())
+        stdout(&render(&table))
     }
+}
+
+/// `{"items": [...]}`, the shape of the gateway's listings.
+#[derive(Serialize)]
+struct Items<'a, T> {
+    items: &'a [T],
 }
 
 /// A message for the person at the terminal, never for a pipe.
@@ -123,13 +129,26 @@ fn stdout(text: &str) -> io::Result<()> {
     out.flush()
 }
 
+/// A borderless table, columns two spaces apart, like `ps` or `kubectl get`.
 fn table<const N: usize>(header: [&str; N]) -> Table {
     let mut table = Table::new();
     table
         .load_preset(presets::NOTHING)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(header);
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
     table
+}
+
+/// The table's lines without the padding after their last column.
+fn render(table: &Table) -> String {
+    table
+        .lines()
+        .map(|line| line.trim_end().to_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// How serde spells a unit enum variant (`medium`, `once`).
@@ -255,6 +274,17 @@ mod tests {
         assert_eq!(
             aligned(&fields),
             "id:        1\nrequester: bot\nargs:      {\n             \"a\": 1\n           }"
+        );
+    }
+
+    #[test]
+    fn tables_are_aligned_without_borders_or_trailing_space() {
+        let mut t = table(["ID", "STATUS"]);
+        t.add_row(["a-long-id", "pending"]);
+        t.add_row(["b", "approved"]);
+        assert_eq!(
+            render(&t),
+            "ID         STATUS\na-long-id  pending\nb          approved"
         );
     }
 

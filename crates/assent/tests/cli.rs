@@ -33,43 +33,7 @@ struct Gateway {
 impl Gateway {
     fn start() -> Gateway {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .current_dir(dir.path())
-            .env_remove("ASSENT_CONFIG")
-            .env_remove("ASSENT_TOKEN")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let thread_log = Arc::clone(&log);
-        // Keeps draining stderr for the gateway's whole life, so its logging never blocks.
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(at) = line.find("assent listening on http://") {
-                    let _ = tx.send(line[at + "assent listening on ".len()..].trim().to_owned());
-                }
-                let mut log = thread_log.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let url = match rx.recv_timeout(START_TIMEOUT) {
-            Ok(url) => url,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "the gateway did not start; its stderr:\n{}",
-                    log.lock().unwrap()
-                );
-            }
-        };
+        let (child, url) = launch(dir.path(), "127.0.0.1:0");
         let admin = std::fs::read_to_string(dir.path().join("admin.token"))
             .unwrap()
             .trim()
@@ -80,6 +44,16 @@ impl Gateway {
             admin,
             dir,
         }
+    }
+
+    /// Kills the gateway without warning and starts it again on the same address and data.
+    fn crash_and_restart(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let listen = self.url.trim_start_matches("http://").to_owned();
+        let (child, url) = launch(self.dir.path(), &listen);
+        assert_eq!(url, self.url);
+        self.child = child;
     }
 
     /// `assent ARGS` as the holder of `token`, from the gateway's data dir.
@@ -126,6 +100,47 @@ impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Starts `assent serve` and returns it with its URL once it accepts connections.
+fn launch(dir: &Path, listen: &str) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", listen, "--data-dir"])
+        .arg(dir)
+        .current_dir(dir)
+        .env_remove("ASSENT_CONFIG")
+        .env_remove("ASSENT_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    let (tx, rx) = mpsc::channel();
+    let thread_log = Arc::clone(&log);
+    // Keeps draining stderr for the gateway's whole life, so its logging never blocks.
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(at) = line.find("assent listening on http://") {
+                let _ = tx.send(line[at + "assent listening on ".len()..].trim().to_owned());
+            }
+            let mut log = thread_log.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    match rx.recv_timeout(START_TIMEOUT) {
+        Ok(url) => (child, url),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the gateway did not start; its stderr:\n{}",
+                log.lock().unwrap()
+            );
+        }
     }
 }
 
@@ -340,6 +355,18 @@ fn wait_exits_12_when_cancelled_and_13_when_still_pending() {
         "returned after {:?}",
         started.elapsed()
     );
+}
+
+#[test]
+fn a_wait_survives_a_gateway_crash() {
+    let mut s = setup();
+    let waiting = s.gw.spawn(&s.agent, &["request", "deploy", "--wait"]);
+    let id = waiting.next_line(Duration::from_secs(10));
+    thread::sleep(Duration::from_millis(300));
+    s.gw.crash_and_restart();
+    s.gw.ok(&s.alice, &["approve", &id]);
+    let done = waiting.finish(PROMPT);
+    assert_eq!(done.code, Some(0), "{done:?}");
 }
 
 #[test]
