@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use assent_domain::{Approval, CreateApproval, ReviewRequest, Role};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use reqwest::{RequestBuilder, Url};
+use reqwest::{Method, RequestBuilder, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
@@ -68,11 +68,7 @@ impl Client {
     /// Asks for approval. The answer is pending unless policy or a grant
     /// decided at once.
     pub async fn request(&self, create: &CreateApproval) -> Result<Approval, Error> {
-        self.send(
-            self.post(self.endpoints.url(&["v1", "approvals"]))
-                .json(create),
-        )
-        .await
+        self.create(create, None).await
     }
 
     /// Like [`request`](Self::request), but a retry with the same `key` and
@@ -82,20 +78,12 @@ impl Client {
         create: &CreateApproval,
         key: &str,
     ) -> Result<Approval, Error> {
-        let builder = self
-            .post(self.endpoints.url(&["v1", "approvals"]))
-            .header("Idempotency-Key", key)
-            .json(create);
-        self.send(builder).await
+        self.create(create, Some(key)).await
     }
 
     pub async fn get(&self, id: Uuid) -> Result<Approval, Error> {
-        self.send(
-            self.http
-                .get(self.endpoints.approval(id))
-                .timeout(REQUEST_TIMEOUT),
-        )
-        .await
+        self.send(self.call(Method::GET, self.endpoints.approval(id)))
+            .await
     }
 
     /// Waits until the approval is decided or `timeout` passes (`None`: until
@@ -123,18 +111,14 @@ impl Client {
 
     /// One page of approvals, newest first.
     pub async fn list(&self, query: &ListQuery) -> Result<Page, Error> {
-        self.send(
-            self.http
-                .get(self.endpoints.list(query))
-                .timeout(REQUEST_TIMEOUT),
-        )
-        .await
+        self.send(self.call(Method::GET, self.endpoints.list(query)))
+            .await
     }
 
     /// Records this principal's review.
     pub async fn review(&self, id: Uuid, review: &ReviewRequest) -> Result<Approval, Error> {
         self.send(
-            self.post(self.endpoints.approval_action(id, "reviews"))
+            self.call(Method::POST, self.endpoints.approval_action(id, "reviews"))
                 .json(review),
         )
         .await
@@ -162,7 +146,7 @@ impl Client {
             reason: reason.as_deref(),
         };
         self.send(
-            self.post(self.endpoints.approval_action(id, "cancel"))
+            self.call(Method::POST, self.endpoints.approval_action(id, "cancel"))
                 .json(&body),
         )
         .await
@@ -176,8 +160,11 @@ impl Client {
         groups: &[String],
     ) -> Result<CreatedToken, Error> {
         let body = NewToken { name, role, groups };
-        self.send(self.post(self.endpoints.url(&["v1", "tokens"])).json(&body))
-            .await
+        self.send(
+            self.call(Method::POST, self.endpoints.url(&["v1", "tokens"]))
+                .json(&body),
+        )
+        .await
     }
 
     pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>, Error> {
@@ -186,41 +173,27 @@ impl Client {
             items: Vec<TokenInfo>,
         }
         let tokens: Tokens = self
-            .send(
-                self.http
-                    .get(self.endpoints.url(&["v1", "tokens"]))
-                    .timeout(REQUEST_TIMEOUT),
-            )
+            .send(self.call(Method::GET, self.endpoints.url(&["v1", "tokens"])))
             .await?;
         Ok(tokens.items)
     }
 
     pub async fn revoke_token(&self, name: &str) -> Result<(), Error> {
         let url = self.endpoints.url(&["v1", "tokens", name]);
-        self.answer(self.http.delete(url).timeout(REQUEST_TIMEOUT))
-            .await
-            .map(drop)
+        self.answer(self.call(Method::DELETE, url)).await.map(drop)
     }
 
     /// Audit events after `after` (a `seq`), oldest first.
     pub async fn audit(&self, after: Option<i64>, limit: Option<u32>) -> Result<AuditPage, Error> {
-        self.send(
-            self.http
-                .get(self.endpoints.audit(after, limit))
-                .timeout(REQUEST_TIMEOUT),
-        )
-        .await
+        self.send(self.call(Method::GET, self.endpoints.audit(after, limit)))
+            .await
     }
 
     /// Succeeds when the gateway is up.
     pub async fn health(&self) -> Result<(), Error> {
-        self.answer(
-            self.http
-                .get(self.endpoints.url(&["healthz"]))
-                .timeout(REQUEST_TIMEOUT),
-        )
-        .await
-        .map(drop)
+        self.answer(self.call(Method::GET, self.endpoints.url(&["healthz"])))
+            .await
+            .map(drop)
     }
 
     async fn wait_until(&self, id: Uuid, deadline: Option<Instant>) -> Result<Approval, Error> {
@@ -256,8 +229,17 @@ impl Client {
         }
     }
 
-    fn post(&self, url: Url) -> RequestBuilder {
-        self.http.post(url).timeout(REQUEST_TIMEOUT)
+    async fn create(&self, create: &CreateApproval, key: Option<&str>) -> Result<Approval, Error> {
+        let mut builder = self.call(Method::POST, self.endpoints.url(&["v1", "approvals"]));
+        if let Some(key) = key {
+            builder = builder.header("Idempotency-Key", key);
+        }
+        self.send(builder.json(create)).await
+    }
+
+    /// An ordinary request, one that should be answered promptly.
+    fn call(&self, method: Method, url: Url) -> RequestBuilder {
+        self.http.request(method, url).timeout(REQUEST_TIMEOUT)
     }
 
     /// Sends and decodes a success answer's JSON body.

@@ -43,8 +43,9 @@ pub async fn request(
         }
         return Ok(outcome::exit_code(approval.status));
     }
-    // No deadline of our own: the approval's expiry ends the wait.
-    let approval = client.wait(approval.id, None).await?;
+    let approval = client
+        .wait(approval.id, Some(outcome::wait_bound(&approval)))
+        .await?;
     out.decided(&approval)?;
     Ok(outcome::exit_code(approval.status))
 }

@@ -35,13 +35,14 @@ pub async fn run(client: &Client, args: ExecArgs) -> Result<ExitCode, CliError> 
             "waiting for approval {} to run: {command_line}",
             approval.id
         ));
-        approval = client.wait(approval.id, None).await?;
-    }
-    if approval.status != Status::Approved {
-        status(&outcome::describe(&approval));
-        return Ok(outcome::exit_code(approval.status));
+        approval = client
+            .wait(approval.id, Some(outcome::wait_bound(&approval)))
+            .await?;
     }
     status(&outcome::describe(&approval));
+    if approval.status != Status::Approved {
+        return Ok(outcome::exit_code(approval.status));
+    }
     Ok(spawn(&args.command).await)
 }
 

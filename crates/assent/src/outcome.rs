@@ -2,8 +2,13 @@
 //! line saying who decided and why.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use assent_domain::{Approval, Status};
+
+/// How long after an approval's expiry a waiter keeps trying, for the
+/// gateway's expiry sweep and for a gateway that is restarting.
+const EXPIRY_GRACE: Duration = Duration::from_secs(30);
 
 /// `request --wait`, `wait` and `exec` exit with these (0 when approved).
 pub fn exit_code(status: Status) -> ExitCode {
@@ -14,6 +19,13 @@ pub fn exit_code(status: Status) -> ExitCode {
         Status::Cancelled => 12,
         Status::Pending => 13,
     })
+}
+
+/// How long to wait on a just-created approval: its lifetime by the
+/// gateway's own clock (so clock skew does not matter) plus a grace, so a
+/// gateway that never comes back does not hold the caller forever.
+pub fn wait_bound(approval: &Approval) -> Duration {
+    Duration::try_from(approval.expires_at - approval.created_at).unwrap_or_default() + EXPIRY_GRACE
 }
 
 /// E.g. `approval 0192… rejected by alice: not on a Friday`.
@@ -81,6 +93,12 @@ mod tests {
             .map(ExitCode::from)
             .collect();
         assert_eq!(codes, expected);
+    }
+
+    #[test]
+    fn waits_are_bounded_by_the_lifetime_plus_grace() {
+        let a = approval(Status::Pending, &[], None);
+        assert_eq!(wait_bound(&a), Duration::from_secs(30 * 60) + EXPIRY_GRACE);
     }
 
     #[test]
