@@ -1,0 +1,120 @@
+//! Restart on the same data dir: nothing acknowledged is lost, pending
+//! approvals still expire on time, and a reconnecting waiter gets its decision.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::{TestApp, assert_chain_verifies};
+
+#[tokio::test]
+async fn a_restart_keeps_everything_acknowledged() {
+    let mut app = TestApp::spawn().await;
+    let approved = app.create(&app.agent, json!({"action": "deploy"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.review(&app.approver, &approved, "approve").await;
+    let pending = app.create(&app.agent, json!({"action": "shell"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let expiring = app
+        .create(
+            &app.agent,
+            json!({"action": "deploy", "timeout_seconds": 3}),
+        )
+        .await;
+    let expiring_id = expiring["id"].as_str().unwrap().to_owned();
+    let events_before = app.events().await;
+
+    app.restart().await;
+
+    let (_, a) = app.get(&app.agent, &approved).await;
+    assert_eq!(a["status"], "approved");
+    let (_, p) = app.get(&app.agent, &pending).await;
+    assert_eq!(p["status"], "pending");
+    let events_after = app.events().await;
+    assert_eq!(
+        events_after[..events_before.len()],
+        events_before[..],
+        "the log is unchanged"
+    );
+    assert_chain_verifies(&events_after);
+    // Tokens survive too.
+    assert_eq!(
+        app.call(Method::GET, "/v1/approvals", &app.approver, None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+
+    // The pending approval still expires on time after the restart.
+    let started = Instant::now();
+    let (_, expired) = app
+        .call(
+            Method::GET,
+            &format!("/v1/approvals/{expiring_id}?wait=10s"),
+            &app.agent,
+            None,
+        )
+        .await;
+    assert_eq!(expired["status"], "expired");
+    assert!(started.elapsed() < Duration::from_secs(4));
+
+    // A waiter reconnecting after the restart gets the decision.
+    let req = app
+        .http
+        .get(app.url(&format!("/v1/approvals/{pending}?wait=30s")))
+        .bearer_auth(&app.agent);
+    let waiter = tokio::spawn(async move {
+        req.send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.review(&app.approver, &pending, "reject").await;
+    let woken = tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(woken["status"], "rejected");
+    assert_chain_verifies(&app.events().await);
+}
+
+#[tokio::test]
+async fn shutdown_sends_long_polls_back_with_the_pending_approval() {
+    let mut app = TestApp::spawn().await;
+    let id = app.create(&app.agent, json!({"action": "deploy"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let req = app
+        .http
+        .get(app.url(&format!("/v1/approvals/{id}?wait=60s")))
+        .bearer_auth(&app.agent);
+    let waiter = tokio::spawn(async move {
+        req.send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    app.server.take().unwrap().shutdown().await.unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(answer["status"], "pending");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown did not wait for the long-poll"
+    );
+}

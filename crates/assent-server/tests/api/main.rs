@@ -1,0 +1,9 @@
+//! HTTP integration tests: the real server on port 0 over real SQLite files.
+
+mod support;
+
+mod auth_matrix;
+mod bad_input;
+mod durability;
+mod lifecycle;
+mod races;

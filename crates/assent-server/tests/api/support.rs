@@ -1,0 +1,191 @@
+//! `TestApp`: a running gateway in a temporary data dir, with tokens for
+//! every role and typed helpers.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use assent_server::{Config, Server};
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{Value, json};
+
+pub struct TestApp {
+    pub server: Option<Server>,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    pub admin: String,
+    /// agent `bot`
+    pub agent: String,
+    /// agent `other-bot`
+    pub other_agent: String,
+    /// approver `alice`
+    pub approver: String,
+    /// approver `bob`
+    pub approver2: String,
+}
+
+pub fn config(data_dir: PathBuf) -> Config {
+    Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir,
+        ..Config::default()
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(config(dir.path().to_path_buf()))
+            .await
+            .unwrap();
+        let admin = std::fs::read_to_string(dir.path().join("admin.token"))
+            .unwrap()
+            .trim()
+            .to_owned();
+        let mut app = TestApp {
+            base: format!("http://{}", server.addr()),
+            server: Some(server),
+            http: reqwest::Client::new(),
+            dir,
+            admin,
+            agent: String::new(),
+            other_agent: String::new(),
+            approver: String::new(),
+            approver2: String::new(),
+        };
+        app.agent = app.token("bot", "agent", &[]).await;
+        app.other_agent = app.token("other-bot", "agent", &[]).await;
+        app.approver = app.token("alice", "approver", &[]).await;
+        app.approver2 = app.token("bob", "approver", &[]).await;
+        app
+    }
+
+    /// Stops the server (gracefully) and starts a new one on the same data dir.
+    pub async fn restart(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await.unwrap();
+        }
+        let server = Server::start(config(self.dir.path().to_path_buf()))
+            .await
+            .unwrap();
+        self.base = format!("http://{}", server.addr());
+        self.server = Some(server);
+    }
+
+    pub async fn token(&self, name: &str, role: &str, groups: &[&str]) -> String {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/v1/tokens",
+                &self.admin,
+                Some(json!({"name": name, "role": role, "groups": groups})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Response {
+        let mut req = self.http.request(method, self.url(path));
+        if !token.is_empty() {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Sends and returns the status and JSON body (null when empty).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let response = self.send(method, path, token, body).await;
+        decode(response).await
+    }
+
+    pub async fn create(&self, token: &str, body: Value) -> Value {
+        let (status, body) = self
+            .call(Method::POST, "/v1/approvals", token, Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    pub async fn review(&self, token: &str, id: &str, decision: &str) -> (StatusCode, Value) {
+        self.call(
+            Method::POST,
+            &format!("/v1/approvals/{id}/reviews"),
+            token,
+            Some(json!({"decision": decision})),
+        )
+        .await
+    }
+
+    pub async fn get(&self, token: &str, id: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, &format!("/v1/approvals/{id}"), token, None)
+            .await
+    }
+
+    pub async fn events(&self) -> Vec<Value> {
+        let (status, body) = self
+            .call(Method::GET, "/v1/audit?limit=10000", &self.admin, None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["items"].as_array().unwrap().clone()
+    }
+
+    pub async fn event_count(&self) -> usize {
+        self.events().await.len()
+    }
+}
+
+pub async fn decode(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let problem = response.headers().get("content-type").is_some_and(|ct| {
+        ct.to_str()
+            .unwrap_or("")
+            .starts_with("application/problem+json")
+    });
+    let bytes = response.bytes().await.unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    };
+    if status.is_client_error() || status.is_server_error() {
+        assert!(problem, "error {status} must be problem+json: {body}");
+        assert_eq!(body["status"], status.as_u16(), "{body}");
+        assert!(
+            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{body}"
+        );
+    }
+    (status, body)
+}
+
+/// Every event in the log, checked to form an unbroken hash chain.
+pub fn assert_chain_verifies(events: &[Value]) {
+    let parsed: Vec<assent_domain::Event> = events
+        .iter()
+        .map(|e| serde_json::from_value(e.clone()).unwrap())
+        .collect();
+    assent_domain::event::verify_chain(assent_domain::event::ChainHead::default(), &parsed)
+        .unwrap();
+}
+
+pub const SHORT: Duration = Duration::from_secs(10);
