@@ -1,1 +1,33 @@
+//! Rust SDK for the Assent approval gateway: ask before a sensitive action,
+//! wait for a person's answer, and manage approvals, tokens and the audit log.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), assent_client::Error> {
+//! use assent_client::{Client, CreateApproval, Status};
+//!
+//! let client = Client::new("http://127.0.0.1:8470", "token")?;
+//! let ask = CreateApproval { action: "deploy".into(), ..Default::default() };
+//! let approval = client.request_and_wait(&ask, None).await?;
+//! if approval.status == Status::Approved {
+//!     // deploy
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
+mod backoff;
+mod client;
+mod endpoints;
+mod error;
+mod pages;
+mod tokens;
+
+pub use assent_domain::{
+    Approval, CreateApproval, Decision, Event, EventType, GrantMatch, Principal, QuorumStage,
+    Review, ReviewRequest, Risk, Role, Scope, Status, Verdict,
+};
+pub use client::{Client, MAX_LONG_POLL};
+pub use endpoints::ListQuery;
+pub use error::Error;
+pub use pages::{AuditPage, Page};
+pub use tokens::{CreatedToken, TokenInfo};

@@ -1,1 +1,51 @@
-fn main() {}
+//! `assent`: `serve` runs the gateway; every other subcommand is a client.
+
+mod approvals;
+mod cli;
+mod connect;
+mod error;
+mod exec;
+mod outcome;
+mod output;
+mod parse;
+mod serve;
+mod tokens;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::error::CliError;
+use crate::output::Output;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("assent: {}", e.report());
+            e.exit_code()
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    let out = Output {
+        json: cli.global.json,
+    };
+    let client = || connect::client(&cli.global);
+    match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Request(args) => approvals::request(&client()?, out, args).await,
+        Command::Exec(args) => exec::run(&client()?, args).await,
+        Command::Wait(args) => approvals::wait(&client()?, out, args).await,
+        Command::List(args) => approvals::list(&client()?, out, args).await,
+        Command::Show { id } => approvals::show(&client()?, out, id).await,
+        Command::Approve(args) => approvals::approve(&client()?, out, args).await,
+        Command::Reject(args) => approvals::reject(&client()?, out, args).await,
+        Command::Cancel(args) => approvals::cancel(&client()?, out, args).await,
+        Command::Token(command) => tokens::run(&client()?, out, command).await,
+    }
+}
