@@ -42,12 +42,26 @@ struct Gateway {
 
 impl Gateway {
     async fn start(dir: &Path) -> Result<Gateway, Error> {
-        let config = Config { listen: "127.0.0.1:0".into(), data_dir: dir.to_path_buf(), ..Config::default() };
+        let config = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: dir.to_path_buf(),
+            ..Config::default()
+        };
         let server = Server::start(config).await?;
         let base = format!("http://{}", server.addr());
-        let admin = std::fs::read_to_string(dir.join("admin.token"))?.trim().to_owned();
-        let http = reqwest::Client::builder().pool_max_idle_per_host(20_000).build()?;
-        let mut gw = Gateway { server, base, agent: String::new(), approver: String::new(), http };
+        let admin = std::fs::read_to_string(dir.join("admin.token"))?
+            .trim()
+            .to_owned();
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(20_000)
+            .build()?;
+        let mut gw = Gateway {
+            server,
+            base,
+            agent: String::new(),
+            approver: String::new(),
+            http,
+        };
         gw.agent = gw.token(&admin, "bench-agent", "agent").await?;
         gw.approver = gw.token(&admin, "bench-approver", "approver").await?;
         Ok(gw)
@@ -64,7 +78,10 @@ impl Gateway {
             .error_for_status()?
             .json()
             .await?;
-        body["token"].as_str().map(str::to_owned).ok_or_else(|| "no token in the answer".into())
+        body["token"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| "no token in the answer".into())
     }
 
     async fn create(&self) -> Result<String, Error> {
@@ -78,7 +95,10 @@ impl Gateway {
             .error_for_status()?
             .json()
             .await?;
-        body["id"].as_str().map(str::to_owned).ok_or_else(|| "no id in the answer".into())
+        body["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| "no id in the answer".into())
     }
 }
 
@@ -101,7 +121,10 @@ async fn wake_up(gw: &Gateway, waiters: usize) -> Result<(), Error> {
     }
     let mut answered = Vec::with_capacity(waiters);
     for id in &ids {
-        let req = gw.http.get(format!("{}/v1/approvals/{id}?wait=300s", gw.base)).bearer_auth(&gw.agent);
+        let req = gw
+            .http
+            .get(format!("{}/v1/approvals/{id}?wait=300s", gw.base))
+            .bearer_auth(&gw.agent);
         answered.push(tokio::spawn(async move {
             let response = req.send().await?.error_for_status()?;
             let at = Instant::now();
@@ -133,8 +156,17 @@ async fn wake_up(gw: &Gateway, waiters: usize) -> Result<(), Error> {
     after_return.sort();
     after_send.sort();
     println!("wake-up, {waiters} waiters, SQLite (decision call returned -> waiter answered):");
-    println!("  p50 {}  p99 {}  max {}", ms(percentile(&after_return, 50.0)), ms(percentile(&after_return, 99.0)), ms(percentile(&after_return, 100.0)));
-    println!("  (review sent -> waiter answered: p50 {}  p99 {})", ms(percentile(&after_send, 50.0)), ms(percentile(&after_send, 99.0)));
+    println!(
+        "  p50 {}  p99 {}  max {}",
+        ms(percentile(&after_return, 50.0)),
+        ms(percentile(&after_return, 99.0)),
+        ms(percentile(&after_return, 100.0))
+    );
+    println!(
+        "  (review sent -> waiter answered: p50 {}  p99 {})",
+        ms(percentile(&after_send, 50.0)),
+        ms(percentile(&after_send, 99.0))
+    );
     Ok(())
 }
 
@@ -178,11 +210,16 @@ async fn raw_inserts_per_second(dir: &Path, seconds: u64) -> Result<f64, Error> 
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full);
     let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
-    sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, doc TEXT NOT NULL)").execute(&mut conn).await?;
+    sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, doc TEXT NOT NULL)")
+        .execute(&mut conn)
+        .await?;
     let started = Instant::now();
     let mut n = 0u64;
     while started.elapsed() < Duration::from_secs(seconds) {
-        sqlx::query("INSERT INTO t (doc) VALUES ($1)").bind("{\"action\":\"bench.create\"}").execute(&mut conn).await?;
+        sqlx::query("INSERT INTO t (doc) VALUES ($1)")
+            .bind("{\"action\":\"bench.create\"}")
+            .execute(&mut conn)
+            .await?;
         n += 1;
     }
     Ok(n as f64 / started.elapsed().as_secs_f64())
@@ -192,12 +229,18 @@ async fn raw_inserts_per_second(dir: &Path, seconds: u64) -> Result<f64, Error> 
 async fn main() -> Result<(), Error> {
     let args = Args::parse();
     let dir = tempfile::tempdir_in(".")?;
-    println!("data dir: {} (same disk for both throughput figures)", dir.path().display());
+    println!(
+        "data dir: {} (same disk for both throughput figures)",
+        dir.path().display()
+    );
     let gw = Gateway::start(dir.path()).await?;
     wake_up(&gw, args.waiters).await?;
     let creates = creates_per_second(&gw, args.clients, args.seconds).await?;
     let raw = raw_inserts_per_second(dir.path(), args.seconds).await?;
-    println!("durable creates/s, {} clients, SQLite synchronous=FULL: {creates:.0}", args.clients);
+    println!(
+        "durable creates/s, {} clients, SQLite synchronous=FULL: {creates:.0}",
+        args.clients
+    );
     println!("raw single-row durable SQLite inserts/s, same disk: {raw:.0}");
     println!("group commit ratio: {:.1}x (target >= 10x)", creates / raw);
     gw.server.shutdown().await?;
