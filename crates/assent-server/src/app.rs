@@ -14,6 +14,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::auth::TokenCache;
 use crate::config::Config;
 use crate::routes;
 use crate::waiters::Waiters;
@@ -24,6 +25,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
     pub waiters: Arc<Waiters>,
+    pub tokens: Arc<TokenCache>,
     /// Poked when an approval is created, so the sweeper re-reads the earliest deadline.
     pub new_deadline: Arc<Notify>,
     /// Cancelled on shutdown: long-polls return at once so clients reconnect elsewhere.

@@ -1,7 +1,9 @@
 //! Bearer-token authentication: tokens are random, shown once, stored only
-//! as SHA-256, compared in constant time.
+//! as SHA-256, compared in constant time, and cached in memory until revoked.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 
 use assent_domain::{Principal, Role};
 use assent_store::{NewToken, Store, TokenRecord};
@@ -32,6 +34,62 @@ pub fn token_sha256(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// Most tokens the cache holds before it starts over.
+const CACHE_CAPACITY: usize = 10_000;
+
+/// Principals by token hash, so a request needs no store read to authenticate.
+/// Entries leave when their token is revoked (see [`crate::commits`]); a
+/// generation counter keeps a lookup that raced a revocation from re-adding it.
+#[derive(Default)]
+pub struct TokenCache {
+    inner: Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    by_hash: HashMap<[u8; 32], Principal>,
+    generation: u64,
+}
+
+impl TokenCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn get(&self, digest: &[u8; 32]) -> Option<Principal> {
+        self.lock().by_hash.get(digest).cloned()
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
+    /// Caches a principal read at `generation`, unless a revocation came since.
+    pub fn insert(&self, digest: [u8; 32], principal: Principal, generation: u64) {
+        let mut inner = self.lock();
+        if inner.generation != generation {
+            return;
+        }
+        if inner.by_hash.len() >= CACHE_CAPACITY {
+            inner.by_hash.clear();
+        }
+        inner.by_hash.insert(digest, principal);
+    }
+
+    /// Drops every cached token of principal `name`.
+    pub fn forget(&self, name: &str) {
+        let mut inner = self.lock();
+        inner.by_hash.retain(|_, p| p.name != name);
+        inner.generation += 1;
+    }
+
+    pub fn clear(&self) {
+        let mut inner = self.lock();
+        inner.by_hash.clear();
+        inner.generation += 1;
+    }
+}
+
 /// The principal making the request.
 pub struct Caller(pub Principal);
 
@@ -51,6 +109,10 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|t| !t.is_empty())
             .ok_or(ApiError::Unauthorized)?;
         let digest = token_sha256(token);
+        if let Some(principal) = state.tokens.get(&digest) {
+            return Ok(Caller(principal));
+        }
+        let generation = state.tokens.generation();
         let record = state
             .store
             .token_by_hash(&hex::encode(digest))
@@ -62,11 +124,13 @@ impl FromRequestParts<AppState> for Caller {
         if !bool::from(stored.ct_eq(&digest)) {
             return Err(ApiError::Unauthorized);
         }
-        Ok(Caller(Principal {
+        let principal = Principal {
             name: record.name,
             role: record.role,
             groups: record.groups,
-        }))
+        };
+        state.tokens.insert(digest, principal.clone(), generation);
+        Ok(Caller(principal))
     }
 }
 
@@ -135,6 +199,29 @@ fn write_secret(path: &Path, secret: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn principal(name: &str) -> Principal {
+        Principal {
+            name: name.into(),
+            role: Role::Agent,
+            groups: vec![],
+        }
+    }
+
+    #[test]
+    fn revoking_forgets_the_principal_and_stale_lookups_are_not_cached() {
+        let cache = TokenCache::default();
+        let (a, b) = (token_sha256("a"), token_sha256("b"));
+        let generation = cache.generation();
+        cache.insert(a, principal("alice"), generation);
+        cache.insert(b, principal("bob"), generation);
+        cache.forget("alice");
+        assert_eq!(cache.get(&a), None);
+        assert_eq!(cache.get(&b).map(|p| p.name), Some("bob".to_string()));
+        // A lookup that started before the revocation must not re-add it.
+        cache.insert(a, principal("alice"), generation);
+        assert_eq!(cache.get(&a), None);
+    }
 
     #[test]
     fn tokens_are_prefixed_and_carry_256_random_bits() {

@@ -12,10 +12,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{AppState, router};
-use crate::auth::bootstrap_admin;
+use crate::auth::{TokenCache, bootstrap_admin};
 use crate::config::{Config, LogFormat};
-use crate::sweeper;
 use crate::waiters::Waiters;
+use crate::{commits, sweeper};
 
 /// What `assent serve` passes in from its flags; each overrides the config file and env.
 #[derive(Debug, Clone, Default)]
@@ -119,11 +119,16 @@ impl Server {
             store: store.clone(),
             config: Arc::new(config),
             waiters: Arc::new(Waiters::default()),
+            tokens: Arc::new(TokenCache::default()),
             new_deadline: Arc::new(Notify::new()),
             shutdown: shutdown.clone(),
         };
         let background = vec![
-            tokio::spawn(state.waiters.clone().follow(store.clone())),
+            tokio::spawn(commits::follow(
+                store.clone(),
+                state.waiters.clone(),
+                state.tokens.clone(),
+            )),
             tokio::spawn(sweeper::run(
                 store,
                 state.new_deadline.clone(),

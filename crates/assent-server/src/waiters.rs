@@ -2,15 +2,14 @@
 //!
 //! A waiter registers for an approval id, then reads the approval, then
 //! waits: registering first means a decision committed between the read and
-//! the wait is not missed. The store's commit notices feed [`Waiters::decided`];
-//! if the notice stream lags, every waited-on approval is re-read instead.
+//! the wait is not missed. [`crate::commits`] feeds decisions in.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use assent_domain::Approval;
 use assent_store::Store;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 use uuid::Uuid;
 
 type Slot = Arc<watch::Sender<Option<Arc<Approval>>>>;
@@ -98,35 +97,17 @@ impl Waiters {
         self.len() == 0
     }
 
-    fn waited_on(&self) -> Vec<Uuid> {
-        self.slots
+    /// Re-reads every waited-on approval and wakes the waiters of decided
+    /// ones: the catch-up after commit notices were missed.
+    pub async fn recheck(&self, store: &dyn Store) {
+        let ids: Vec<Uuid> = self
+            .slots
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .keys()
             .copied()
-            .collect()
-    }
-
-    /// Feeds commit notices to the waiters until the store closes its stream.
-    pub async fn follow(self: Arc<Self>, store: Arc<dyn Store>) {
-        let mut changes = store.subscribe();
-        loop {
-            match changes.recv().await {
-                Ok(committed) => committed.decided.iter().for_each(|a| self.decided(a)),
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(
-                        missed,
-                        "commit notices lagged; re-reading waited-on approvals"
-                    );
-                    self.recheck(store.as_ref()).await;
-                }
-                Err(broadcast::error::RecvError::Closed) => return,
-            }
-        }
-    }
-
-    async fn recheck(&self, store: &dyn Store) {
-        for id in self.waited_on() {
+            .collect();
+        for id in ids {
             match store.get_approval(id).await {
                 Ok(Some(a)) if a.status.is_terminal() => self.decided(&a),
                 Ok(_) => {}

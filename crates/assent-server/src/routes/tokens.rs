@@ -150,7 +150,11 @@ async fn revoke_token(
 ) -> ApiResult<StatusCode> {
     let admin = caller.require(Role::Admin)?;
     match state.store.revoke_token(&name, &admin.name, now()).await {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Ok(()) => {
+            // This instance stops honouring it before answering; others follow the commit notice.
+            state.tokens.forget(&name);
+            Ok(StatusCode::NO_CONTENT)
+        }
         Err(assent_store::StoreError::NotFound) => Err(ApiError::NotFound("token")),
         Err(e) => Err(e.into()),
     }

@@ -1,6 +1,7 @@
 //! The changes the writer runs: each reads what it needs inside the batch
-//! transaction, lets the domain decide, then writes rows and events.
-//! Every status update is guarded by `AND status = 'pending'`.
+//! transaction, lets the domain decide, then writes rows and events. A
+//! refusal is always decided before anything is written that should not
+//! commit. Every status update is guarded by `AND status = 'pending'`.
 
 use assent_domain::event::EventType;
 use assent_domain::timestamp::unix_millis;
@@ -12,20 +13,23 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::rows::{approval_from_doc, token_columns, token_from_row};
-use super::writer::{Change, WriteCtx};
+use super::writer::{Answer, Change, WriteCtx};
 use crate::{CreateOutcome, IdempotencyKey, NewToken, StoreError, TokenRecord};
 
-async fn load(ctx: &mut WriteCtx, id: Uuid) -> Result<Approval, StoreError> {
-    let doc: String = sqlx::query_scalar("SELECT doc FROM approvals WHERE id = $1")
+async fn load(ctx: &mut WriteCtx, id: Uuid) -> Result<Option<Approval>, StoreError> {
+    let doc: Option<String> = sqlx::query_scalar("SELECT doc FROM approvals WHERE id = $1")
         .bind(id.to_string())
         .fetch_optional(&mut ctx.conn)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    approval_from_doc(&doc)
+        .await?;
+    doc.as_deref().map(approval_from_doc).transpose()
 }
 
-/// Writes a pending approval's new state; refuses if it is no longer pending.
-async fn save_transition(ctx: &mut WriteCtx, approval: &Approval) -> Result<(), StoreError> {
+/// Writes a pending approval's new state. With one writer the approval cannot
+/// have moved since it was read; the guard makes that a checked fact.
+async fn save_transition(
+    ctx: &mut WriteCtx,
+    approval: &Approval,
+) -> Result<Answer<()>, StoreError> {
     let updated = sqlx::query(
         "UPDATE approvals SET status = $1, doc = $2 WHERE id = $3 AND status = 'pending'",
     )
@@ -35,25 +39,14 @@ async fn save_transition(ctx: &mut WriteCtx, approval: &Approval) -> Result<(), 
     .execute(&mut ctx.conn)
     .await?;
     if updated.rows_affected() != 1 {
-        return Err(StoreError::Conflict(
+        return Ok(Err(StoreError::Conflict(
             "the approval changed concurrently".into(),
-        ));
+        )));
     }
     if approval.status.is_terminal() {
         ctx.decided(approval);
     }
-    Ok(())
-}
-
-async fn append_all(
-    ctx: &mut WriteCtx,
-    events: Vec<NewEvent>,
-    at: OffsetDateTime,
-) -> Result<(), StoreError> {
-    for event in events {
-        ctx.append(event, at).await?;
-    }
-    Ok(())
+    Ok(Ok(()))
 }
 
 pub(crate) struct CreateApproval {
@@ -65,22 +58,27 @@ pub(crate) struct CreateApproval {
 impl Change for CreateApproval {
     type Output = CreateOutcome;
 
-    async fn apply(self, ctx: &mut WriteCtx) -> Result<CreateOutcome, StoreError> {
+    async fn apply(self, ctx: &mut WriteCtx) -> Result<Answer<CreateOutcome>, StoreError> {
         let a = self.approval;
         if let Some(key) = &self.idempotency {
-            let earlier = sqlx::query("SELECT body_sha256, approval_id FROM idempotency_keys WHERE requester = $1 AND key = $2")
-                .bind(&a.requester)
-                .bind(&key.key)
-                .fetch_optional(&mut ctx.conn)
-                .await?;
+            let earlier = sqlx::query(
+                "SELECT body_sha256, approval_id FROM idempotency_keys WHERE requester = $1 AND key = $2",
+            )
+            .bind(&a.requester)
+            .bind(&key.key)
+            .fetch_optional(&mut ctx.conn)
+            .await?;
             if let Some(row) = earlier {
                 let body: String = row.try_get("body_sha256")?;
                 if body != key.body_sha256 {
-                    return Err(StoreError::IdempotencyMismatch);
+                    return Ok(Err(StoreError::IdempotencyMismatch));
                 }
                 let id: String = row.try_get("approval_id")?;
                 let id = Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                return Ok(CreateOutcome::Replayed(load(ctx, id).await?));
+                return Ok(load(ctx, id)
+                    .await?
+                    .map(CreateOutcome::Replayed)
+                    .ok_or(StoreError::NotFound));
             }
         }
         let id = a.id.to_string();
@@ -111,7 +109,8 @@ impl Change for CreateApproval {
         }
         if let Some(key) = &self.idempotency {
             sqlx::query(
-                "INSERT INTO idempotency_keys (requester, key, body_sha256, approval_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO idempotency_keys (requester, key, body_sha256, approval_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(&a.requester)
             .bind(&key.key)
@@ -121,28 +120,24 @@ impl Change for CreateApproval {
             .execute(&mut ctx.conn)
             .await?;
         }
-        ctx.append(lifecycle::requested_event(&a), a.created_at)
-            .await?;
+        ctx.append(lifecycle::requested_event(&a), a.created_at);
         if a.status.is_terminal() {
             ctx.decided(&a);
         }
-        Ok(CreateOutcome::Created(a))
+        Ok(Ok(CreateOutcome::Created(a)))
     }
 }
 
-/// The outcome of a transition that may have recorded an expiry instead:
-/// the expiry must commit even though the caller's request is refused.
-pub(crate) type Transition = Result<Approval, assent_domain::LifecycleError>;
-
-/// Records the expiry of an overdue approval found while handling another request.
+/// Records the expiry of an overdue approval found while handling another
+/// request: the expiry commits even though that request is refused.
 async fn expire_overdue(
     ctx: &mut WriteCtx,
     approval: &mut Approval,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
     if let Some(event) = lifecycle::expire(approval, now) {
-        save_transition(ctx, approval).await?;
-        ctx.append(event, now).await?;
+        save_transition(ctx, approval).await??;
+        ctx.append(event, now);
     }
     Ok(())
 }
@@ -156,19 +151,23 @@ pub(crate) struct Review {
 
 #[async_trait]
 impl Change for Review {
-    type Output = Transition;
+    type Output = Approval;
 
-    async fn apply(self, ctx: &mut WriteCtx) -> Result<Transition, StoreError> {
-        let mut approval = load(ctx, self.id).await?;
+    async fn apply(self, ctx: &mut WriteCtx) -> Result<Answer<Approval>, StoreError> {
+        let Some(mut approval) = load(ctx, self.id).await? else {
+            return Ok(Err(StoreError::NotFound));
+        };
         match lifecycle::review(&mut approval, &self.reviewer, self.review, self.now) {
             Ok((_, events)) => {
-                save_transition(ctx, &approval).await?;
-                append_all(ctx, events, self.now).await?;
+                if let Err(refused) = save_transition(ctx, &approval).await? {
+                    return Ok(Err(refused));
+                }
+                events.into_iter().for_each(|e| ctx.append(e, self.now));
                 Ok(Ok(approval))
             }
             Err(refused) => {
                 expire_overdue(ctx, &mut approval, self.now).await?;
-                Ok(Err(refused))
+                Ok(Err(StoreError::Lifecycle(refused)))
             }
         }
     }
@@ -183,19 +182,23 @@ pub(crate) struct Cancel {
 
 #[async_trait]
 impl Change for Cancel {
-    type Output = Transition;
+    type Output = Approval;
 
-    async fn apply(self, ctx: &mut WriteCtx) -> Result<Transition, StoreError> {
-        let mut approval = load(ctx, self.id).await?;
+    async fn apply(self, ctx: &mut WriteCtx) -> Result<Answer<Approval>, StoreError> {
+        let Some(mut approval) = load(ctx, self.id).await? else {
+            return Ok(Err(StoreError::NotFound));
+        };
         match lifecycle::cancel(&mut approval, &self.by, self.reason, self.now) {
             Ok(event) => {
-                save_transition(ctx, &approval).await?;
-                ctx.append(event, self.now).await?;
+                if let Err(refused) = save_transition(ctx, &approval).await? {
+                    return Ok(Err(refused));
+                }
+                ctx.append(event, self.now);
                 Ok(Ok(approval))
             }
             Err(refused) => {
                 expire_overdue(ctx, &mut approval, self.now).await?;
-                Ok(Err(refused))
+                Ok(Err(StoreError::Lifecycle(refused)))
             }
         }
     }
@@ -210,7 +213,7 @@ pub(crate) struct ExpireDue {
 impl Change for ExpireDue {
     type Output = Vec<Approval>;
 
-    async fn apply(self, ctx: &mut WriteCtx) -> Result<Vec<Approval>, StoreError> {
+    async fn apply(self, ctx: &mut WriteCtx) -> Result<Answer<Vec<Approval>>, StoreError> {
         let docs: Vec<String> = sqlx::query_scalar(
             "SELECT doc FROM approvals WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
         )
@@ -224,7 +227,7 @@ impl Change for ExpireDue {
             expire_overdue(ctx, &mut approval, self.now).await?;
             expired.push(approval);
         }
-        Ok(expired)
+        Ok(Ok(expired))
     }
 }
 
@@ -237,17 +240,17 @@ pub(crate) struct CreateToken {
 impl Change for CreateToken {
     type Output = TokenRecord;
 
-    async fn apply(self, ctx: &mut WriteCtx) -> Result<TokenRecord, StoreError> {
+    async fn apply(self, ctx: &mut WriteCtx) -> Result<Answer<TokenRecord>, StoreError> {
         let t = self.token;
         let taken: Option<String> = sqlx::query_scalar("SELECT name FROM tokens WHERE name = $1")
             .bind(&t.name)
             .fetch_optional(&mut ctx.conn)
             .await?;
         if taken.is_some() {
-            return Err(StoreError::Conflict(format!(
+            return Ok(Err(StoreError::Conflict(format!(
                 "a token named {:?} already exists",
                 t.name
-            )));
+            ))));
         }
         let row = sqlx::query(concat!(
             "INSERT INTO tokens (name, token_sha256, role, groups, created_at, created_by) ",
@@ -269,8 +272,8 @@ impl Change for CreateToken {
             approval_id: None,
             data: json!({ "name": record.name, "role": record.role, "groups": record.groups }),
         };
-        ctx.append(event, self.now).await?;
-        Ok(record)
+        ctx.append(event, self.now);
+        Ok(Ok(record))
     }
 }
 
@@ -284,13 +287,13 @@ pub(crate) struct RevokeToken {
 impl Change for RevokeToken {
     type Output = ();
 
-    async fn apply(self, ctx: &mut WriteCtx) -> Result<(), StoreError> {
+    async fn apply(self, ctx: &mut WriteCtx) -> Result<Answer<()>, StoreError> {
         let deleted = sqlx::query("DELETE FROM tokens WHERE name = $1")
             .bind(&self.name)
             .execute(&mut ctx.conn)
             .await?;
         if deleted.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+            return Ok(Err(StoreError::NotFound));
         }
         let event = NewEvent {
             kind: EventType::TokenRevoked,
@@ -298,6 +301,7 @@ impl Change for RevokeToken {
             approval_id: None,
             data: json!({ "name": self.name }),
         };
-        ctx.append(event, self.now).await
+        ctx.append(event, self.now);
+        Ok(Ok(()))
     }
 }

@@ -86,10 +86,6 @@ async fn chain_head(conn: &mut SqliteConnection) -> Result<ChainHead, StoreError
     })
 }
 
-fn refused(outcome: changes::Transition) -> Result<Approval, StoreError> {
-    outcome.map_err(StoreError::Lifecycle)
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_approval(
@@ -163,16 +159,14 @@ impl Store for SqliteStore {
         review: ReviewRequest,
         now: OffsetDateTime,
     ) -> Result<Approval, StoreError> {
-        refused(
-            self.writer
-                .submit(changes::Review {
-                    id,
-                    reviewer,
-                    review,
-                    now,
-                })
-                .await?,
-        )
+        self.writer
+            .submit(changes::Review {
+                id,
+                reviewer,
+                review,
+                now,
+            })
+            .await
     }
 
     async fn cancel(
@@ -182,16 +176,14 @@ impl Store for SqliteStore {
         reason: Option<String>,
         now: OffsetDateTime,
     ) -> Result<Approval, StoreError> {
-        refused(
-            self.writer
-                .submit(changes::Cancel {
-                    id,
-                    by,
-                    reason,
-                    now,
-                })
-                .await?,
-        )
+        self.writer
+            .submit(changes::Cancel {
+                id,
+                by,
+                reason,
+                now,
+            })
+            .await
     }
 
     async fn expire_due(

@@ -3,7 +3,7 @@
 use assent_domain::timestamp::{from_unix_millis, unix_millis};
 use assent_domain::{Approval, Event, EventType, Role};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
 use crate::{StoreError, TokenRecord};
@@ -46,21 +46,28 @@ pub(crate) fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
     })
 }
 
-pub(crate) async fn insert_event(conn: &mut SqliteConnection, e: &Event) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO events (seq, type, at, actor, approval_id, data, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(e.seq)
-    .bind(e.kind.as_str())
-    .bind(unix_millis(e.at))
-    .bind(&e.actor)
-    .bind(e.approval_id.map(|id| id.to_string()))
-    .bind(e.data.to_string())
-    .bind(&e.prev_hash)
-    .bind(&e.hash)
-    .execute(conn)
-    .await?;
+/// Writes events with one multi-row INSERT.
+pub(crate) async fn insert_events(
+    conn: &mut SqliteConnection,
+    events: &[Event],
+) -> Result<(), sqlx::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "INSERT INTO events (seq, type, at, actor, approval_id, data, prev_hash, hash) ",
+    );
+    q.push_values(events, |mut row, e| {
+        row.push_bind(e.seq)
+            .push_bind(e.kind.as_str())
+            .push_bind(unix_millis(e.at))
+            .push_bind(e.actor.clone())
+            .push_bind(e.approval_id.map(|id| id.to_string()))
+            .push_bind(e.data.to_string())
+            .push_bind(e.prev_hash.clone())
+            .push_bind(e.hash.clone());
+    });
+    q.build().execute(conn).await?;
     Ok(())
 }
 

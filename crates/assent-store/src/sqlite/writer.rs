@@ -2,9 +2,13 @@
 //! change queued while the previous commit was on disk in one transaction,
 //! so one fsync acknowledges many changes.
 //!
-//! Each change runs inside its own SAVEPOINT: a change that fails is rolled
-//! back alone and the rest of the batch still commits. Replies go out only
-//! after COMMIT returns, so a 2xx answer means the change is durable.
+//! A change answers its caller with an [`Answer`] — a result or a refusal.
+//! A refusal is decided before the change writes anything it does not mean
+//! to commit, so refused and accepted changes share the batch without
+//! savepoints. A database failure fails the whole batch: it is rolled back
+//! and every caller in it gets the error. Events are buffered and written
+//! with one multi-row INSERT per batch. Replies go out only after COMMIT
+//! returns, so a 2xx answer means the change is durable.
 
 use std::mem;
 use std::sync::Arc;
@@ -23,6 +27,9 @@ const MAX_BATCH: usize = 512;
 /// Changes waiting for the writer before callers wait for room.
 const QUEUE_DEPTH: usize = 8_192;
 
+/// Events written per INSERT statement (8 bound values each).
+const EVENTS_PER_STATEMENT: usize = 500;
+
 /// The writer's state, handed to each change in turn.
 pub(crate) struct WriteCtx {
     pub conn: SqliteConnection,
@@ -31,25 +38,36 @@ pub(crate) struct WriteCtx {
 }
 
 impl WriteCtx {
-    /// Appends an event at the end of the chain, in the current transaction.
-    pub async fn append(&mut self, new: NewEvent, at: OffsetDateTime) -> Result<(), StoreError> {
+    /// Appends an event at the end of the chain; it is written with the batch.
+    pub fn append(&mut self, new: NewEvent, at: OffsetDateTime) {
         let event = self.head.append(new, at);
-        super::rows::insert_event(&mut self.conn, &event).await?;
         self.committed.events.push(event);
-        Ok(())
     }
 
     /// Records that this change decided an approval (its waiters wake after commit).
     pub fn decided(&mut self, approval: &Approval) {
         self.committed.decided.push(approval.clone());
     }
+
+    async fn flush_events(&mut self) -> Result<(), sqlx::Error> {
+        for chunk in self.committed.events.chunks(EVENTS_PER_STATEMENT) {
+            super::rows::insert_events(&mut self.conn, chunk).await?;
+        }
+        Ok(())
+    }
 }
 
+/// What a change tells its caller: its result, or why it was refused
+/// (`NotFound`, `Conflict`, `Lifecycle`, `IdempotencyMismatch`).
+pub(crate) type Answer<T> = Result<T, StoreError>;
+
 /// One change to the store, run by the writer inside the batch transaction.
+/// `Err` means the database failed (or held data that does not decode) and
+/// fails the whole batch.
 #[async_trait]
 pub(crate) trait Change: Send + 'static {
     type Output: Send + 'static;
-    async fn apply(self, ctx: &mut WriteCtx) -> Result<Self::Output, StoreError>;
+    async fn apply(self, ctx: &mut WriteCtx) -> Result<Answer<Self::Output>, StoreError>;
 }
 
 type Reply = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
@@ -57,51 +75,42 @@ type Reply = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 /// A change with its caller's reply channel, its output type erased.
 #[async_trait]
 trait Queued: Send {
-    /// Runs the change in a savepoint; the returned reply is called with the commit's outcome.
-    async fn run(self: Box<Self>, ctx: &mut WriteCtx) -> Reply;
+    /// Runs the change. The reply is called with the batch's outcome; the
+    /// error, when present, means the database failed and the batch must too.
+    async fn run(self: Box<Self>, ctx: &mut WriteCtx) -> (Reply, Option<StoreError>);
     /// Answers without running (the batch could not start).
     fn fail(self: Box<Self>, error: StoreError);
 }
 
 struct WithReply<C: Change> {
     change: C,
-    reply: oneshot::Sender<Result<C::Output, StoreError>>,
+    reply: oneshot::Sender<Answer<C::Output>>,
 }
 
 #[async_trait]
 impl<C: Change> Queued for WithReply<C> {
-    async fn run(self: Box<Self>, ctx: &mut WriteCtx) -> Reply {
+    async fn run(self: Box<Self>, ctx: &mut WriteCtx) -> (Reply, Option<StoreError>) {
         let WithReply { change, reply } = *self;
-        let result = in_savepoint(ctx, change).await;
-        Box::new(move |commit: Result<(), StoreError>| {
-            let _ = reply.send(commit.and(result));
-        })
+        match change.apply(ctx).await {
+            Ok(answer) => (
+                Box::new(move |batch: Result<(), StoreError>| drop(reply.send(batch.and(answer)))),
+                None,
+            ),
+            Err(error) => {
+                let own = error.clone();
+                (
+                    Box::new(move |batch: Result<(), StoreError>| {
+                        drop(reply.send(Err(batch.err().unwrap_or(own))))
+                    }),
+                    Some(error),
+                )
+            }
+        }
     }
 
     fn fail(self: Box<Self>, error: StoreError) {
         let _ = self.reply.send(Err(error));
     }
-}
-
-async fn in_savepoint<C: Change>(ctx: &mut WriteCtx, change: C) -> Result<C::Output, StoreError> {
-    sqlx::query("SAVEPOINT change")
-        .execute(&mut ctx.conn)
-        .await?;
-    let head = ctx.head.clone();
-    let (events, decided) = (ctx.committed.events.len(), ctx.committed.decided.len());
-    let result = change.apply(ctx).await;
-    if result.is_ok() {
-        sqlx::query("RELEASE change").execute(&mut ctx.conn).await?;
-    } else {
-        sqlx::query("ROLLBACK TO change")
-            .execute(&mut ctx.conn)
-            .await?;
-        sqlx::query("RELEASE change").execute(&mut ctx.conn).await?;
-        ctx.head = head;
-        ctx.committed.events.truncate(events);
-        ctx.committed.decided.truncate(decided);
-    }
-    result
 }
 
 /// The handle callers use to queue changes.
@@ -128,7 +137,7 @@ impl Writer {
     }
 
     /// Queues a change and waits until it is committed (or refused).
-    pub async fn submit<C: Change>(&self, change: C) -> Result<C::Output, StoreError> {
+    pub async fn submit<C: Change>(&self, change: C) -> Answer<C::Output> {
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Box::new(WithReply { change, reply }))
@@ -154,22 +163,32 @@ async fn run(
         }
         let head = ctx.head.clone();
         let mut replies = Vec::with_capacity(batch.len());
+        let mut failure = None;
         for queued in batch.drain(..) {
-            replies.push(queued.run(&mut ctx).await);
+            if let Some(error) = &failure {
+                queued.fail(StoreError::clone(error));
+                continue;
+            }
+            let (reply, failed) = queued.run(&mut ctx).await;
+            replies.push(reply);
+            failure = failed;
         }
+        let outcome = match failure {
+            Some(error) => Err(error),
+            None => commit(&mut ctx).await,
+        };
         let committed = mem::take(&mut ctx.committed);
-        match sqlx::query("COMMIT").execute(&mut ctx.conn).await {
-            Ok(_) => {
+        match outcome {
+            Ok(()) => {
                 if !committed.is_empty() {
                     let _ = changes.send(Arc::new(committed));
                 }
                 replies.into_iter().for_each(|reply| reply(Ok(())));
             }
-            Err(e) => {
-                tracing::error!(error = %e, "commit failed; the batch is rolled back");
+            Err(error) => {
+                tracing::error!(%error, "write batch failed; rolled back");
                 let _ = sqlx::query("ROLLBACK").execute(&mut ctx.conn).await;
                 ctx.head = head;
-                let error = StoreError::from(e);
                 replies
                     .into_iter()
                     .for_each(|reply| reply(Err(error.clone())));
@@ -177,4 +196,10 @@ async fn run(
         }
     }
     let _ = ctx.conn.close().await;
+}
+
+async fn commit(ctx: &mut WriteCtx) -> Result<(), StoreError> {
+    ctx.flush_events().await?;
+    sqlx::query("COMMIT").execute(&mut ctx.conn).await?;
+    Ok(())
 }
