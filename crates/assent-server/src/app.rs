@@ -7,7 +7,6 @@ use assent_store::Store;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use time::OffsetDateTime;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
@@ -17,6 +16,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::TokenCache;
 use crate::config::Config;
 use crate::routes;
+use crate::sweeper::Schedule;
 use crate::waiters::Waiters;
 
 /// Everything handlers share.
@@ -26,8 +26,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub waiters: Arc<Waiters>,
     pub tokens: Arc<TokenCache>,
-    /// Poked when an approval is created, so the sweeper re-reads the earliest deadline.
-    pub new_deadline: Arc<Notify>,
+    /// The expiry sweep's wake-up, moved earlier by approvals that expire sooner.
+    pub sweep: Arc<Schedule>,
     /// Cancelled on shutdown: long-polls return at once so clients reconnect elsewhere.
     pub shutdown: CancellationToken,
 }

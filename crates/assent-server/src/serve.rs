@@ -7,13 +7,13 @@ use std::sync::Arc;
 use assent_store::Store;
 use assent_store::sqlite::SqliteStore;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{AppState, router};
 use crate::auth::{TokenCache, bootstrap_admin};
 use crate::config::{Config, LogFormat};
+use crate::sweeper::Schedule;
 use crate::waiters::Waiters;
 use crate::{commits, sweeper};
 
@@ -120,7 +120,7 @@ impl Server {
             config: Arc::new(config),
             waiters: Arc::new(Waiters::default()),
             tokens: Arc::new(TokenCache::default()),
-            new_deadline: Arc::new(Notify::new()),
+            sweep: Arc::new(Schedule::default()),
             shutdown: shutdown.clone(),
         };
         let background = vec![
@@ -129,11 +129,7 @@ impl Server {
                 state.waiters.clone(),
                 state.tokens.clone(),
             )),
-            tokio::spawn(sweeper::run(
-                store,
-                state.new_deadline.clone(),
-                shutdown.clone(),
-            )),
+            tokio::spawn(sweeper::run(store, state.sweep.clone(), shutdown.clone())),
         ];
         let grace = state.config.shutdown_grace;
         let app = router(state);

@@ -1,14 +1,18 @@
 //! The expiry sweep: expires pending approvals when their deadline passes.
 //!
 //! It sleeps until the earliest pending deadline (re-checked at least every
-//! second, and at once when a new approval is created), so approvals expire
-//! within milliseconds of their deadline. The expiry goes through the store
-//! like any decision, so its commit wakes the waiters.
+//! second), and a new approval wakes it only when its deadline comes before
+//! the planned wake-up — so a stream of creates costs the sweep nothing.
+//! The expiry goes through the store like any decision, so its commit wakes
+//! the waiters.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use assent_domain::timestamp::unix_millis;
 use assent_store::Store;
+use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -19,8 +23,26 @@ const MAX_SLEEP: Duration = Duration::from_secs(1);
 /// Approvals expired per transaction.
 const BATCH: u32 = 500;
 
-pub async fn run(store: Arc<dyn Store>, new_deadline: Arc<Notify>, shutdown: CancellationToken) {
+/// When the sweeper next wakes, and the means to wake it sooner.
+#[derive(Default)]
+pub struct Schedule {
+    /// Unix milliseconds of the planned wake-up (0 while sweeping).
+    wake_at: AtomicI64,
+    sooner: Notify,
+}
+
+impl Schedule {
+    /// A new pending approval: wakes the sweeper if it would sleep past `deadline`.
+    pub fn deadline_added(&self, deadline: OffsetDateTime) {
+        if unix_millis(deadline) < self.wake_at.load(Ordering::Acquire) {
+            self.sooner.notify_one();
+        }
+    }
+}
+
+pub async fn run(store: Arc<dyn Store>, schedule: Arc<Schedule>, shutdown: CancellationToken) {
     loop {
+        schedule.wake_at.store(0, Ordering::Release);
         let sleep = match sweep(store.as_ref()).await {
             Ok(sleep) => sleep,
             Err(e) => {
@@ -28,9 +50,13 @@ pub async fn run(store: Arc<dyn Store>, new_deadline: Arc<Notify>, shutdown: Can
                 MAX_SLEEP
             }
         };
+        let wake_at = now() + sleep;
+        schedule
+            .wake_at
+            .store(unix_millis(wake_at), Ordering::Release);
         tokio::select! {
             () = tokio::time::sleep(sleep) => {}
-            () = new_deadline.notified() => {}
+            () = schedule.sooner.notified() => {}
             () = shutdown.cancelled() => return,
         }
     }
@@ -52,4 +78,27 @@ async fn sweep(store: &dyn Store) -> Result<Duration, assent_store::StoreError> 
         None => MAX_SLEEP,
     };
     Ok(until_next.min(MAX_SLEEP))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn only_an_earlier_deadline_wakes_the_sweeper() {
+        let schedule = Schedule::default();
+        let base = now();
+        schedule.wake_at.store(
+            unix_millis(base + time::Duration::seconds(1)),
+            Ordering::Release,
+        );
+        schedule.deadline_added(base + time::Duration::hours(1));
+        let woken =
+            tokio::time::timeout(Duration::from_millis(50), schedule.sooner.notified()).await;
+        assert!(woken.is_err(), "a later deadline leaves the sweeper asleep");
+        schedule.deadline_added(base + time::Duration::milliseconds(200));
+        tokio::time::timeout(Duration::from_millis(50), schedule.sooner.notified())
+            .await
+            .unwrap();
+    }
 }

@@ -86,6 +86,17 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
     let mut gw = Gateway::start();
     let agent = gw.token("ci-bot", "agent");
     let approver = gw.token("alice", "approver");
+    let http = reqwest::Client::new();
+    let expiring: Value = http
+        .post(format!("{}/v1/approvals", gw.url))
+        .bearer_auth(&agent)
+        .json(&json!({"action": "deploy", "timeout_seconds": 3}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let acked = Arc::new(Mutex::new(Acknowledged::default()));
     let workers: Vec<_> = (0..16)
         .map(|_| {
@@ -121,7 +132,33 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
             })
             .count()
     };
-    let http = reqwest::Client::new();
+    // The approval created before the crash still expires on time.
+    let expired: Value = http
+        .get(format!(
+            "{}/v1/approvals/{}?wait=10s",
+            gw.url,
+            expiring["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&agent)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(expired["status"], "expired");
+    let at = |field: &str| {
+        time::OffsetDateTime::parse(
+            expired[field].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+    };
+    let late = at("decided_at") - at("expires_at");
+    assert!(
+        late >= time::Duration::ZERO && late < time::Duration::seconds(1),
+        "expired {late} after its deadline"
+    );
     for id in &acked.creates {
         assert_eq!(
             count("approval.requested", id),

@@ -98,7 +98,7 @@ async fn create_approval(
     );
     match state.store.create_approval(approval, idempotency).await? {
         CreateOutcome::Created(a) if a.status == Status::Pending => {
-            state.new_deadline.notify_one();
+            state.sweep.deadline_added(a.expires_at);
             let location = format!("/v1/approvals/{}", a.id);
             Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(a)).into_response())
         }
