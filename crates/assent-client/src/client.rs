@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use assent_domain::{Approval, CreateApproval, ReviewRequest, Role};
+use assent_domain::{Approval, CreateApproval, Grant, ReviewRequest, Role};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use reqwest::{Method, RequestBuilder, Url};
 use serde::Serialize;
@@ -180,6 +180,24 @@ impl Client {
 
     pub async fn revoke_token(&self, name: &str) -> Result<(), Error> {
         let url = self.endpoints.url(&["v1", "tokens", name]);
+        self.answer(self.call(Method::DELETE, url)).await.map(drop)
+    }
+
+    /// Live grants, newest first (approvers see the ones they created).
+    pub async fn list_grants(&self) -> Result<Vec<Grant>, Error> {
+        #[derive(serde::Deserialize)]
+        struct Grants {
+            items: Vec<Grant>,
+        }
+        let grants: Grants = self
+            .send(self.call(Method::GET, self.endpoints.url(&["v1", "grants"])))
+            .await?;
+        Ok(grants.items)
+    }
+
+    /// Revokes a grant; it stops answering requests at once.
+    pub async fn revoke_grant(&self, id: Uuid) -> Result<(), Error> {
+        let url = self.endpoints.url(&["v1", "grants", &id.to_string()]);
         self.answer(self.call(Method::DELETE, url)).await.map(drop)
     }
 

@@ -23,8 +23,8 @@ mod pages;
 mod tokens;
 
 pub use assent_domain::{
-    Approval, CreateApproval, Decision, Event, EventType, GrantMatch, Principal, QuorumStage,
-    Review, ReviewRequest, Risk, Role, Scope, Status, Verdict,
+    Approval, CreateApproval, Decision, Event, EventType, Grant, GrantEffect, GrantMatch,
+    Principal, QuorumStage, Review, ReviewRequest, Risk, Role, Scope, Status, Verdict,
 };
 pub use client::{Client, MAX_LONG_POLL};
 pub use endpoints::ListQuery;

@@ -7,6 +7,7 @@
 pub mod approval;
 pub mod canonical;
 pub mod event;
+pub mod grant;
 pub mod lifecycle;
 pub mod principal;
 pub mod request;
@@ -16,6 +17,7 @@ pub use approval::{
     Approval, Decision, GrantMatch, QuorumStage, Review, Risk, Scope, Status, Verdict,
 };
 pub use event::{Event, EventType, NewEvent};
+pub use grant::{Grant, GrantEffect};
 pub use lifecycle::{LifecycleError, ReviewOutcome};
 pub use principal::{Principal, Role};
 pub use request::{CreateApproval, InvalidField, ReviewRequest};

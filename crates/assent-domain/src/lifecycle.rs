@@ -30,6 +30,9 @@ pub enum LifecycleError {
     /// Not allowed to do this to this approval (HTTP 403).
     #[error("{0}")]
     NotEligible(String),
+    /// The review does not fit this approval (HTTP 400).
+    #[error(transparent)]
+    Invalid(#[from] crate::request::InvalidField),
 }
 
 /// What a recorded review did to the approval.
@@ -157,6 +160,13 @@ pub fn review(
         return Err(LifecycleError::AlreadyReviewed(who.name.clone()));
     }
     let stage = eligible_stage(approval, who, request.decision)?;
+    if request.scope == crate::Scope::Session && approval.session_id.is_none() {
+        return Err(crate::request::InvalidField::new(
+            "scope",
+            "session needs an approval made with a session_id",
+        )
+        .into());
+    }
 
     let review = Review {
         principal: who.name.clone(),
@@ -518,6 +528,7 @@ mod tests {
     #[test]
     fn decision_scope_is_the_narrowest_approving_scope() {
         let mut a = pending_with(quorum(&[("sre", 2)]));
+        a.session_id = Some("sess-1".into());
         let mut session = ReviewRequest::approve();
         session.scope = Scope::Session;
         let mut timeboxed = ReviewRequest::approve();
@@ -532,6 +543,19 @@ mod tests {
         .unwrap();
         review(&mut a, &who("bob", Role::Approver, &["sre"]), session, t(2)).unwrap();
         assert_eq!(a.decision.unwrap().scope, Some(Scope::Session));
+    }
+
+    #[test]
+    fn session_scope_needs_a_session() {
+        let mut a = pending();
+        let mut r = ReviewRequest::approve();
+        r.scope = Scope::Session;
+        let err = review(&mut a, &approver("alice"), r, t(1)).unwrap_err();
+        assert!(
+            matches!(err, LifecycleError::Invalid(ref f) if f.field == "scope"),
+            "{err}"
+        );
+        assert!(a.reviews.is_empty());
     }
 
     #[test]

@@ -70,6 +70,7 @@ fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::approvals::router())
         .merge(routes::tokens::router())
+        .merge(routes::grants::router())
         .merge(routes::audit::router())
         .merge(routes::health::router())
 }

@@ -98,6 +98,7 @@ impl From<LifecycleError> for ApiError {
                 ApiError::Conflict(e.to_string())
             }
             LifecycleError::NotEligible(m) => ApiError::Forbidden(m),
+            LifecycleError::Invalid(field) => ApiError::invalid(&field),
         }
     }
 }

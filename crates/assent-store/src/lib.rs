@@ -10,7 +10,7 @@ pub mod sqlite;
 
 use std::sync::Arc;
 
-use assent_domain::{Approval, Event, LifecycleError, Principal, ReviewRequest};
+use assent_domain::{Approval, Event, Grant, LifecycleError, Principal, ReviewRequest};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use tokio::sync::broadcast;
@@ -27,8 +27,9 @@ pub const CHANGE_CHANNEL_CAPACITY: usize = 16_384;
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Inserts a new pending (or already decided) approval and its events;
-    /// with an idempotency key, replays or refuses an earlier use of the key.
+    /// Inserts a new approval and its events. A pending one is first offered
+    /// to the live grants, which may decide it at once. With an idempotency
+    /// key, replays or refuses an earlier use of the key.
     async fn create_approval(
         &self,
         approval: Approval,
@@ -79,6 +80,21 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_token(
         &self,
         name: &str,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Live grants (not expired at `now`), newest first; only those made by
+    /// `created_by` when given.
+    async fn list_grants(
+        &self,
+        now: OffsetDateTime,
+        created_by: Option<&str>,
+    ) -> Result<Vec<Grant>, StoreError>;
+    async fn get_grant(&self, id: Uuid) -> Result<Option<Grant>, StoreError>;
+    async fn revoke_grant(
+        &self,
+        id: Uuid,
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;

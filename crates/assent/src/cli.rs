@@ -65,6 +65,9 @@ pub enum Command {
     /// Manage API tokens (admin).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// List or revoke grants (remembered decisions).
+    #[command(subcommand)]
+    Grants(GrantsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -232,6 +235,14 @@ pub enum TokenCommand {
     Revoke {
         name: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GrantsCommand {
+    /// Live grants, newest first (approvers see the ones they created).
+    List,
+    /// Revoke a grant; it stops answering requests at once.
+    Revoke { id: Uuid },
 }
 
 #[cfg(test)]

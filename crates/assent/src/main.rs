@@ -5,6 +5,7 @@ mod cli;
 mod connect;
 mod error;
 mod exec;
+mod grants;
 mod outcome;
 mod output;
 mod parse;
@@ -47,5 +48,6 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Reject(args) => approvals::reject(&client()?, out, args).await,
         Command::Cancel(args) => approvals::cancel(&client()?, out, args).await,
         Command::Token(command) => tokens::run(&client()?, out, command).await,
+        Command::Grants(command) => grants::run(&client()?, out, command).await,
     }
 }

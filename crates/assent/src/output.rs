@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use assent_client::{CreatedToken, Page, TokenInfo};
-use assent_domain::{Approval, QuorumStage, Review};
+use assent_domain::{Approval, Grant, QuorumStage, Review};
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -96,6 +96,39 @@ impl Output {
                 t.groups.join(","),
                 timestamp(t.created_at),
                 t.created_by.clone().unwrap_or_default(),
+            ]);
+        }
+        stdout(&render(&table))
+    }
+}
+
+impl Output {
+    pub fn grants(self, grants: &[Grant]) -> io::Result<()> {
+        if self.json {
+            return print_json(&Items { items: grants });
+        }
+        let mut table = table([
+            "ID",
+            "EFFECT",
+            "ACTION",
+            "ARGS",
+            "SESSION",
+            "EXPIRES",
+            "CREATED BY",
+        ]);
+        for g in grants {
+            table.add_row([
+                g.id.to_string(),
+                g.effect.as_str().to_owned(),
+                g.action.clone(),
+                if g.args_sha256.is_some() {
+                    "exact".to_owned()
+                } else {
+                    "any".to_owned()
+                },
+                g.session_id.clone().unwrap_or_else(|| "any".to_owned()),
+                timestamp(g.expires_at),
+                g.created_by.clone(),
             ]);
         }
         stdout(&render(&table))

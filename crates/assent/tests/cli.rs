@@ -266,3 +266,31 @@ fn a_remote_gateway_needs_a_token() {
     assert_eq!(done.code, Some(1), "{done:?}");
     assert!(done.stderr.contains("ASSENT_TOKEN"), "{done:?}");
 }
+
+#[test]
+fn approve_with_a_session_scope_leaves_a_grant_that_can_be_listed_and_revoked() {
+    let s = setup();
+    let args = ["request", "deploy", "--session", "s1", "--json"];
+    let id = json(&s.gw.ok(&s.agent, &args).stdout)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.gw.ok(&s.alice, &["approve", &id, "--scope", "session"]);
+    let listed = json(&s.gw.ok(&s.alice, &["grants", "list", "--json"]).stdout);
+    let grant = listed["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(listed["items"][0]["session_id"], "s1");
+    let table = s.gw.ok(&s.alice, &["grants", "list"]).stdout;
+    assert!(
+        table.contains(&grant) && table.contains("deploy"),
+        "{table}"
+    );
+
+    // The same request in the same session is answered by the grant at once.
+    let again = json(&s.gw.ok(&s.agent, &args).stdout);
+    assert_eq!(again["status"], "approved");
+    assert_eq!(again["decision"]["by"][0], format!("grant:{grant}"));
+
+    s.gw.ok(&s.alice, &["grants", "revoke", &grant]);
+    let after = json(&s.gw.ok(&s.agent, &args).stdout);
+    assert_eq!(after["status"], "pending");
+}

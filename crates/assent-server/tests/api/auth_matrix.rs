@@ -181,6 +181,27 @@ async fn every_endpoint_answers_each_kind_of_caller_as_documented() {
     ] {
         check(&app, Method::DELETE, "/v1/tokens/t5", None, who, want).await;
     }
+    for (who, want) in [
+        (NONE, 401),
+        (BAD, 401),
+        (OWNER, 403),
+        (OTHER, 403),
+        (APPROVER, 200),
+        (ADMIN, 200),
+    ] {
+        check(&app, Method::GET, "/v1/grants", None, who, want).await;
+    }
+    let unknown_grant = format!("/v1/grants/{}", uuid::Uuid::now_v7());
+    for (who, want) in [
+        (NONE, 401),
+        (BAD, 401),
+        (OWNER, 403),
+        (OTHER, 403),
+        (APPROVER, 404),
+        (ADMIN, 404),
+    ] {
+        check(&app, Method::DELETE, &unknown_grant, None, who, want).await;
+    }
     for who in [NONE, BAD, OWNER, OTHER, APPROVER, ADMIN] {
         check(&app, Method::GET, "/healthz", None, who, 200).await;
         check(&app, Method::GET, "/readyz", None, who, 200).await;

@@ -5,5 +5,6 @@ mod support;
 mod auth_matrix;
 mod bad_input;
 mod durability;
+mod grants;
 mod lifecycle;
 mod races;

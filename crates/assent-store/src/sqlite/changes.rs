@@ -4,15 +4,18 @@
 //! commit. Every status update is guarded by `AND status = 'pending'`.
 
 use assent_domain::event::EventType;
+use assent_domain::grant::{self, SESSION_QUIET};
 use assent_domain::timestamp::unix_millis;
-use assent_domain::{Approval, NewEvent, Principal, ReviewRequest, lifecycle};
+use assent_domain::{Approval, Grant, NewEvent, Principal, ReviewRequest, Status, lifecycle};
 use async_trait::async_trait;
 use serde_json::json;
 use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::rows::{approval_from_doc, token_columns, token_from_row};
+use super::rows::{
+    approval_from_doc, grant_columns, grant_from_row, insert_grant, token_columns, token_from_row,
+};
 use super::writer::{Answer, Change, WriteCtx};
 use crate::{CreateOutcome, IdempotencyKey, NewToken, StoreError, TokenRecord};
 
@@ -81,6 +84,14 @@ impl Change for CreateApproval {
                     .ok_or(StoreError::NotFound));
             }
         }
+        let mut a = a;
+        let at = a.created_at;
+        let decided_by_grant = match a.status {
+            Status::Pending => answering_grant(ctx, &a)
+                .await?
+                .map(|g| g.decide(&mut a, at)),
+            _ => None,
+        };
         let id = a.id.to_string();
         sqlx::query(
             "INSERT INTO approvals (id, status, action, requester, session_id, run_id, created_at, expires_at, doc) \
@@ -121,11 +132,56 @@ impl Change for CreateApproval {
             .await?;
         }
         ctx.append(lifecycle::requested_event(&a), a.created_at);
+        if let Some(event) = decided_by_grant {
+            ctx.append(event, a.created_at);
+        }
         if a.status.is_terminal() {
             ctx.decided(&a);
         }
         Ok(Ok(CreateOutcome::Created(a)))
     }
+}
+
+/// The live grant that answers a new request, deny grants first. Any new
+/// approval in a session keeps that session's grants alive (SPEC: they end
+/// when the session has been quiet for 24 h).
+async fn answering_grant(ctx: &mut WriteCtx, a: &Approval) -> Result<Option<Grant>, StoreError> {
+    let now = unix_millis(a.created_at);
+    if let Some(session) = &a.session_id {
+        sqlx::query("UPDATE grants SET expires_at = $1 WHERE session_id = $2 AND expires_at > $3")
+            .bind(unix_millis(a.created_at + SESSION_QUIET))
+            .bind(session)
+            .bind(now)
+            .execute(&mut ctx.conn)
+            .await?;
+    }
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        grant_columns!(),
+        " FROM grants WHERE action = $1 AND expires_at > $2",
+        " AND (args_sha256 IS NULL OR args_sha256 = $3) AND (session_id IS NULL OR session_id = $4)",
+        " ORDER BY CASE effect WHEN 'deny' THEN 0 ELSE 1 END, created_at LIMIT 1"
+    ))
+    .bind(&a.action)
+    .bind(now)
+    .bind(grant::args_sha256(&a.args))
+    .bind(&a.session_id)
+    .fetch_optional(&mut ctx.conn)
+    .await?;
+    row.as_ref().map(grant_from_row).transpose()
+}
+
+/// Stores the grant a decision leaves behind, if any.
+async fn remember_decision(
+    ctx: &mut WriteCtx,
+    approval: &Approval,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    if let Some(g) = grant::from_decision(approval, Uuid::now_v7(), now) {
+        insert_grant(&mut ctx.conn, &g).await?;
+        ctx.append(g.created_event(), now);
+    }
+    Ok(())
 }
 
 /// Records the expiry of an overdue approval found while handling another
@@ -163,6 +219,7 @@ impl Change for Review {
                     return Ok(Err(refused));
                 }
                 events.into_iter().for_each(|e| ctx.append(e, self.now));
+                remember_decision(ctx, &approval, self.now).await?;
                 Ok(Ok(approval))
             }
             Err(refused) => {
@@ -302,6 +359,37 @@ impl Change for RevokeToken {
             data: json!({ "name": self.name }),
         };
         ctx.append(event, self.now);
+        Ok(Ok(()))
+    }
+}
+
+pub(crate) struct RevokeGrant {
+    pub id: Uuid,
+    pub actor: String,
+    pub now: OffsetDateTime,
+}
+
+#[async_trait]
+impl Change for RevokeGrant {
+    type Output = ();
+
+    async fn apply(self, ctx: &mut WriteCtx) -> Result<Answer<()>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            grant_columns!(),
+            " FROM grants WHERE id = $1"
+        ))
+        .bind(self.id.to_string())
+        .fetch_optional(&mut ctx.conn)
+        .await?;
+        let Some(grant) = row.as_ref().map(grant_from_row).transpose()? else {
+            return Ok(Err(StoreError::NotFound));
+        };
+        sqlx::query("DELETE FROM grants WHERE id = $1")
+            .bind(self.id.to_string())
+            .execute(&mut ctx.conn)
+            .await?;
+        ctx.append(grant.revoked_event(&self.actor), self.now);
         Ok(Ok(()))
     }
 }

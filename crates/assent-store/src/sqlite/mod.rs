@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use assent_domain::event::ChainHead;
 use assent_domain::timestamp::from_unix_millis;
-use assent_domain::{Approval, Event, Principal, ReviewRequest};
+use assent_domain::timestamp::unix_millis;
+use assent_domain::{Approval, Event, Grant, Principal, ReviewRequest};
 use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -24,7 +25,10 @@ use time::OffsetDateTime;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use self::rows::{approval_from_doc, event_columns, event_from_row, token_columns, token_from_row};
+use self::rows::{
+    approval_from_doc, event_columns, event_from_row, grant_columns, grant_from_row, token_columns,
+    token_from_row,
+};
 use self::writer::Writer;
 use crate::{
     ApprovalFilter, ApprovalPage, CHANGE_CHANNEL_CAPACITY, Committed, CreateOutcome,
@@ -247,6 +251,50 @@ impl Store for SqliteStore {
             now,
         };
         self.writer.submit(change).await
+    }
+
+    async fn list_grants(
+        &self,
+        now: OffsetDateTime,
+        created_by: Option<&str>,
+    ) -> Result<Vec<Grant>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            grant_columns!(),
+            " FROM grants WHERE expires_at > $1 AND ($2 IS NULL OR created_by = $2) ORDER BY created_at DESC, id DESC"
+        ))
+        .bind(unix_millis(now))
+        .bind(created_by)
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter().map(grant_from_row).collect()
+    }
+
+    async fn get_grant(&self, id: Uuid) -> Result<Option<Grant>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            grant_columns!(),
+            " FROM grants WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.readers)
+        .await?;
+        row.as_ref().map(grant_from_row).transpose()
+    }
+
+    async fn revoke_grant(
+        &self,
+        id: Uuid,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .submit(changes::RevokeGrant {
+                id,
+                actor: actor.to_owned(),
+                now,
+            })
+            .await
     }
 
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {

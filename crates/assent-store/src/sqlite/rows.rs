@@ -1,7 +1,7 @@
 //! Turning rows into domain values and back.
 
 use assent_domain::timestamp::{from_unix_millis, unix_millis};
-use assent_domain::{Approval, Event, EventType, Role};
+use assent_domain::{Approval, Event, EventType, Grant, GrantEffect, Role};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use uuid::Uuid;
@@ -20,7 +20,13 @@ macro_rules! token_columns {
         "name, token_sha256, role, groups, created_at, created_by"
     };
 }
-pub(crate) use {event_columns, token_columns};
+/// The columns `grant_from_row` reads, for `concat!` into static SQL.
+macro_rules! grant_columns {
+    () => {
+        "id, effect, action, args_sha256, session_id, expires_at, approval_id, created_by, created_at"
+    };
+}
+pub(crate) use {event_columns, grant_columns, token_columns};
 
 pub(crate) fn approval_from_doc(doc: &str) -> Result<Approval, StoreError> {
     Ok(serde_json::from_str(doc)?)
@@ -83,4 +89,45 @@ pub(crate) fn token_from_row(row: &SqliteRow) -> Result<TokenRecord, StoreError>
         created_at: from_unix_millis(row.try_get("created_at")?),
         created_by: row.try_get("created_by")?,
     })
+}
+
+fn uuid_column(row: &SqliteRow, column: &str) -> Result<Uuid, StoreError> {
+    let text: String = row.try_get(column)?;
+    Uuid::parse_str(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+pub(crate) fn grant_from_row(row: &SqliteRow) -> Result<Grant, StoreError> {
+    let effect: String = row.try_get("effect")?;
+    Ok(Grant {
+        id: uuid_column(row, "id")?,
+        effect: GrantEffect::parse(&effect)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown grant effect {effect}")))?,
+        action: row.try_get("action")?,
+        args_sha256: row.try_get("args_sha256")?,
+        session_id: row.try_get("session_id")?,
+        expires_at: from_unix_millis(row.try_get("expires_at")?),
+        approval_id: uuid_column(row, "approval_id")?,
+        created_by: row.try_get("created_by")?,
+        created_at: from_unix_millis(row.try_get("created_at")?),
+    })
+}
+
+pub(crate) async fn insert_grant(conn: &mut SqliteConnection, g: &Grant) -> Result<(), StoreError> {
+    sqlx::query(concat!(
+        "INSERT INTO grants (",
+        grant_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ))
+    .bind(g.id.to_string())
+    .bind(g.effect.as_str())
+    .bind(&g.action)
+    .bind(&g.args_sha256)
+    .bind(&g.session_id)
+    .bind(unix_millis(g.expires_at))
+    .bind(g.approval_id.to_string())
+    .bind(&g.created_by)
+    .bind(unix_millis(g.created_at))
+    .execute(conn)
+    .await?;
+    Ok(())
 }
