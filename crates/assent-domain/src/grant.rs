@@ -200,22 +200,11 @@ impl Grant {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
     use crate::lifecycle::review;
     use crate::principal::{Principal, Role};
-    use crate::request::{CreateApproval, Placement, ReviewRequest, TimeoutLimits};
-    use crate::timestamp::from_unix_millis;
-
-    const LIMITS: TimeoutLimits = TimeoutLimits {
-        default: Duration::from_secs(60),
-        max: Duration::from_secs(3600),
-    };
-
-    fn t(secs: i64) -> OffsetDateTime {
-        from_unix_millis(1_795_000_000_000 + secs * 1000)
-    }
+    use crate::request::{CreateApproval, Placement, ReviewRequest};
+    use crate::testing::{LIMITS, t, who};
 
     fn pending(session: Option<&str>) -> Approval {
         let mut args = Map::new();
@@ -230,11 +219,7 @@ mod tests {
     }
 
     fn approver(name: &str) -> Principal {
-        Principal {
-            name: name.into(),
-            role: Role::Approver,
-            groups: vec!["sre".into()],
-        }
+        who(name, Role::Approver, &["sre"])
     }
 
     fn decided(session: Option<&str>, request: ReviewRequest) -> Approval {

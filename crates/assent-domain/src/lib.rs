@@ -11,6 +11,8 @@ pub mod grant;
 pub mod lifecycle;
 pub mod principal;
 pub mod request;
+#[cfg(test)]
+mod testing;
 pub mod timestamp;
 
 pub use approval::{

@@ -254,30 +254,11 @@ pub fn expire(approval: &mut Approval, now: OffsetDateTime) -> Option<NewEvent> 
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
     use crate::approval::{QuorumStage, Scope};
-    use crate::request::{CreateApproval, Placement, TimeoutLimits};
-    use crate::timestamp::from_unix_millis;
+    use crate::request::{CreateApproval, Placement};
+    use crate::testing::{LIMITS, t, who};
     use uuid::Uuid;
-
-    const LIMITS: TimeoutLimits = TimeoutLimits {
-        default: Duration::from_secs(60),
-        max: Duration::from_secs(3600),
-    };
-
-    fn t(secs: i64) -> OffsetDateTime {
-        from_unix_millis(1_795_000_000_000 + secs * 1000)
-    }
-
-    fn who(name: &str, role: Role, groups: &[&str]) -> Principal {
-        Principal {
-            name: name.into(),
-            role,
-            groups: groups.iter().map(|g| g.to_string()).collect(),
-        }
-    }
 
     fn approver(name: &str) -> Principal {
         who(name, Role::Approver, &[])

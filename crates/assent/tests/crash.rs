@@ -58,20 +58,21 @@ async fn load(url: String, agent: String, approver: String, acked: Arc<Mutex<Ack
     }
 }
 
+/// Sends a request and decodes its JSON answer.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 async fn all_events(url: &str, admin: &str) -> Vec<Event> {
     let http = reqwest::Client::new();
     let mut events = Vec::new();
     let mut after = 0;
     loop {
-        let page: Value = http
-            .get(format!("{url}/v1/audit?after={after}&limit=10000"))
-            .bearer_auth(admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page: Value = json_of(
+            http.get(format!("{url}/v1/audit?after={after}&limit=10000"))
+                .bearer_auth(admin),
+        )
+        .await;
         let items: Vec<Event> = serde_json::from_value(page["items"].clone()).unwrap();
         events.extend(items);
         match page["next_after"].as_i64() {
@@ -87,16 +88,12 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
     let agent = gw.token("ci-bot", "agent");
     let approver = gw.token("alice", "approver");
     let http = reqwest::Client::new();
-    let expiring: Value = http
-        .post(format!("{}/v1/approvals", gw.url))
-        .bearer_auth(&agent)
-        .json(&json!({"action": "deploy", "timeout_seconds": 3}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let expiring: Value = json_of(
+        http.post(format!("{}/v1/approvals", gw.url))
+            .bearer_auth(&agent)
+            .json(&json!({"action": "deploy", "timeout_seconds": 3})),
+    )
+    .await;
     let acked = Arc::new(Mutex::new(Acknowledged::default()));
     let workers: Vec<_> = (0..16)
         .map(|_| {
@@ -165,15 +162,11 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
             1,
             "{id} requested exactly once"
         );
-        let approval: Value = http
-            .get(format!("{}/v1/approvals/{id}", gw.url))
-            .bearer_auth(&gw.admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let approval: Value = json_of(
+            http.get(format!("{}/v1/approvals/{id}", gw.url))
+                .bearer_auth(&gw.admin),
+        )
+        .await;
         if acked.reviews.contains(id) {
             assert_eq!(approval["status"], "approved", "{approval}");
             assert_eq!(approval["reviews"].as_array().unwrap().len(), 1);
@@ -193,16 +186,12 @@ async fn sigterm_returns_long_polls_and_exits_0() {
     let mut gw = Gateway::start();
     let agent = gw.token("ci-bot", "agent");
     let http = reqwest::Client::new();
-    let created: Value = http
-        .post(format!("{}/v1/approvals", gw.url))
-        .bearer_auth(&agent)
-        .json(&json!({"action": "deploy"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created: Value = json_of(
+        http.post(format!("{}/v1/approvals", gw.url))
+            .bearer_auth(&agent)
+            .json(&json!({"action": "deploy"})),
+    )
+    .await;
     let id = created["id"].as_str().unwrap().to_owned();
     let poll = http
         .get(format!("{}/v1/approvals/{id}?wait=120s", gw.url))
