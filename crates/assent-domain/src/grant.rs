@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::approval::{Approval, Decision, GrantMatch, Scope, Status, Verdict};
+use crate::approval::{Approval, GrantMatch, Scope, Status, Verdict};
 use crate::canonical::{canonical_json, sha256_hex};
 use crate::event::{EventType, NewEvent};
 
@@ -157,44 +157,21 @@ impl Grant {
     /// Decides a new pending approval the way this grant remembers; returns
     /// the decision's event.
     pub fn decide(&self, approval: &mut Approval, now: OffsetDateTime) -> NewEvent {
-        let status = match self.effect {
-            GrantEffect::Allow => Status::Approved,
-            GrantEffect::Deny => Status::Rejected,
-        };
-        let by = format!("grant:{}", self.id);
+        let allow = self.effect == GrantEffect::Allow;
         let reason = format!(
             "{} by {} on approval {} (grant {})",
-            if status == Status::Approved {
-                "approved"
-            } else {
-                "rejected"
-            },
+            if allow { "approved" } else { "rejected" },
             self.created_by,
             self.approval_id,
             self.id
         );
-        approval.status = status;
-        approval.decided_at = Some(now);
-        let decision = Decision {
-            status,
-            by: vec![by.clone()],
-            reason: Some(reason),
-            scope: None,
-            at: now,
-        };
-        let data = json!({ "decision": &decision });
-        approval.decision = Some(decision);
-        let kind = if status == Status::Approved {
-            EventType::ApprovalApproved
-        } else {
-            EventType::ApprovalRejected
-        };
-        NewEvent {
-            kind,
-            actor: by,
-            approval_id: Some(approval.id),
-            data,
-        }
+        crate::lifecycle::decide_by_grant(
+            approval,
+            allow,
+            format!("grant:{}", self.id),
+            reason,
+            now,
+        )
     }
 }
 

@@ -63,38 +63,119 @@ fn pending_or_refuse(approval: &Approval, now: OffsetDateTime) -> Result<(), Lif
     }
 }
 
+/// A terminal status, so that mapping it to its event cannot meet `Pending`.
+#[derive(Debug, Clone, Copy)]
+enum Terminal {
+    Approved,
+    Rejected,
+    Expired,
+    Cancelled,
+}
+
+impl Terminal {
+    fn of(status: Status) -> Option<Terminal> {
+        match status {
+            Status::Approved => Some(Terminal::Approved),
+            Status::Rejected => Some(Terminal::Rejected),
+            Status::Expired => Some(Terminal::Expired),
+            Status::Cancelled => Some(Terminal::Cancelled),
+            Status::Pending => None,
+        }
+    }
+
+    fn status(self) -> Status {
+        match self {
+            Terminal::Approved => Status::Approved,
+            Terminal::Rejected => Status::Rejected,
+            Terminal::Expired => Status::Expired,
+            Terminal::Cancelled => Status::Cancelled,
+        }
+    }
+
+    fn event_type(self) -> EventType {
+        match self {
+            Terminal::Approved => EventType::ApprovalApproved,
+            Terminal::Rejected => EventType::ApprovalRejected,
+            Terminal::Expired => EventType::ApprovalExpired,
+            Terminal::Cancelled => EventType::ApprovalCancelled,
+        }
+    }
+}
+
+fn event_for(approval: &Approval, decision: &Decision, outcome: Terminal) -> NewEvent {
+    NewEvent {
+        kind: outcome.event_type(),
+        actor: decision.by.first().cloned().unwrap_or_default(),
+        approval_id: Some(approval.id),
+        data: json!({ "decision": decision }),
+    }
+}
+
+/// Records a decision on `approval` and returns the event that records it.
 fn decide(
     approval: &mut Approval,
-    status: Status,
+    outcome: Terminal,
     by: Vec<String>,
     reason: Option<String>,
     scope: Option<crate::Scope>,
     now: OffsetDateTime,
 ) -> NewEvent {
     let decision = Decision {
-        status,
+        status: outcome.status(),
         by,
         reason,
         scope,
         at: now,
     };
-    approval.status = status;
+    let event = event_for(approval, &decision, outcome);
+    approval.status = decision.status;
     approval.decided_at = Some(now);
-    let actor = decision.by.first().cloned().unwrap_or_default();
-    let data = json!({ "decision": &decision });
     approval.decision = Some(decision);
-    let kind = match status {
-        Status::Approved => EventType::ApprovalApproved,
-        Status::Rejected => EventType::ApprovalRejected,
-        Status::Expired => EventType::ApprovalExpired,
-        Status::Cancelled | Status::Pending => EventType::ApprovalCancelled,
+    event
+}
+
+/// The event recording a terminal approval's decision; `None` while pending.
+pub fn decision_event(approval: &Approval) -> Option<NewEvent> {
+    let decision = approval.decision.as_ref()?;
+    Some(event_for(
+        approval,
+        decision,
+        Terminal::of(decision.status)?,
+    ))
+}
+
+/// Decides a new approval at once by policy: `rule` is the deciding rule's
+/// name, `None` for the policy's default.
+pub fn decide_by_policy(
+    approval: &mut Approval,
+    allow: bool,
+    rule: Option<&str>,
+    reason: Option<String>,
+    now: OffsetDateTime,
+) -> NewEvent {
+    let outcome = if allow {
+        Terminal::Approved
+    } else {
+        Terminal::Rejected
     };
-    NewEvent {
-        kind,
-        actor,
-        approval_id: Some(approval.id),
-        data,
-    }
+    let by = format!("policy:{}", rule.unwrap_or("default"));
+    decide(approval, outcome, vec![by], reason, None, now)
+}
+
+/// Decides a new approval at once as a grant remembers: `by` is `grant:<id>`.
+pub(crate) fn decide_by_grant(
+    approval: &mut Approval,
+    allow: bool,
+    by: String,
+    reason: String,
+    now: OffsetDateTime,
+) -> NewEvent {
+    let outcome = if allow {
+        Terminal::Approved
+    } else {
+        Terminal::Rejected
+    };
+    decide(approval, outcome, vec![by], Some(reason), None, now)
 }
 
 /// Whether `who` may review at all, and which quorum stage (if any) an
@@ -190,11 +271,11 @@ pub fn review(
     approval.reviews.push(review.clone());
 
     let outcome = match review.decision {
-        Verdict::Reject => Status::Rejected,
-        Verdict::Approve if approval.quorum.iter().all(|s| s.is_met()) => Status::Approved,
+        Verdict::Reject => Terminal::Rejected,
+        Verdict::Approve if approval.quorum.iter().all(|s| s.is_met()) => Terminal::Approved,
         Verdict::Approve => return Ok((ReviewOutcome::Recorded, events)),
     };
-    let (by, scope) = if outcome == Status::Approved {
+    let (by, scope) = if review.decision == Verdict::Approve {
         let approving = approval
             .reviews
             .iter()
@@ -207,7 +288,7 @@ pub fn review(
         (vec![who.name.clone()], Some(review.scope))
     };
     events.push(decide(approval, outcome, by, review.reason, scope, now));
-    Ok((ReviewOutcome::Decided(outcome), events))
+    Ok((ReviewOutcome::Decided(outcome.status()), events))
 }
 
 /// Cancels a pending approval on behalf of its requester or an admin.
@@ -225,7 +306,7 @@ pub fn cancel(
     match pending_or_refuse(approval, now) {
         Ok(()) => Ok(decide(
             approval,
-            Status::Cancelled,
+            Terminal::Cancelled,
             vec![who.name.clone()],
             reason,
             None,
@@ -244,7 +325,7 @@ pub fn expire(approval: &mut Approval, now: OffsetDateTime) -> Option<NewEvent> 
     }
     Some(decide(
         approval,
-        Status::Expired,
+        Terminal::Expired,
         vec![EXPIRY_ACTOR.to_owned()],
         None,
         None,
@@ -569,6 +650,37 @@ mod tests {
             LifecycleError::AlreadyDecided(Status::Expired)
         );
         assert_eq!(a.status, Status::Pending);
+    }
+
+    #[test]
+    fn policy_decides_at_once_in_the_rule_s_name() {
+        let mut a = pending();
+        assert!(
+            decision_event(&a).is_none(),
+            "pending approvals have no decision event"
+        );
+        let event = decide_by_policy(
+            &mut a,
+            false,
+            Some("no-force-push"),
+            Some("never".into()),
+            t(0),
+        );
+        assert_eq!(
+            (a.status, event.kind, event.actor.as_str()),
+            (
+                Status::Rejected,
+                EventType::ApprovalRejected,
+                "policy:no-force-push"
+            )
+        );
+        assert_eq!(decision_event(&a), Some(event));
+        let mut b = pending();
+        decide_by_policy(&mut b, true, None, None, t(0));
+        assert_eq!(
+            (b.status, b.decision.unwrap().by),
+            (Status::Approved, vec!["policy:default".to_string()])
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub mod sqlite;
 
 use std::sync::Arc;
 
-use assent_domain::{Approval, Event, Grant, LifecycleError, Principal, ReviewRequest};
+use assent_domain::{Approval, Event, Grant, LifecycleError, NewEvent, Principal, ReviewRequest};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use tokio::sync::broadcast;
@@ -92,12 +92,24 @@ pub trait Store: Send + Sync + 'static {
         created_by: Option<&str>,
     ) -> Result<Vec<Grant>, StoreError>;
     async fn get_grant(&self, id: Uuid) -> Result<Option<Grant>, StoreError>;
+    /// The live grant that would answer a request now (deny grants first),
+    /// without changing anything: what `POST /v1/check` reports.
+    async fn matching_grant(
+        &self,
+        action: &str,
+        args_sha256: &str,
+        session_id: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Option<Grant>, StoreError>;
     async fn revoke_grant(
         &self,
         id: Uuid,
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
+
+    /// Appends one event that belongs to no other change.
+    async fn record_event(&self, event: NewEvent, now: OffsetDateTime) -> Result<(), StoreError>;
 
     /// Events with `seq > after`, in order, at most `limit`.
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;

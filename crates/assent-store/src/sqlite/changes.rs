@@ -132,7 +132,8 @@ impl Change for CreateApproval {
             .await?;
         }
         ctx.append(lifecycle::requested_event(&a), a.created_at);
-        if let Some(event) = decided_by_grant {
+        // Decided before it got here (by policy), or by a grant just now.
+        if let Some(event) = decided_by_grant.or_else(|| lifecycle::decision_event(&a)) {
             ctx.append(event, a.created_at);
         }
         if a.status.is_terminal() {
@@ -155,20 +156,31 @@ async fn answering_grant(ctx: &mut WriteCtx, a: &Approval) -> Result<Option<Gran
             .execute(&mut ctx.conn)
             .await?;
     }
-    let row = sqlx::query(concat!(
+    let hash = grant::args_sha256(&a.args);
+    let row = matching_grant_query(&a.action, &hash, a.session_id.as_deref(), now)
+        .fetch_optional(&mut ctx.conn)
+        .await?;
+    row.as_ref().map(grant_from_row).transpose()
+}
+
+/// The live grant answering a request, deny grants first.
+pub(crate) fn matching_grant_query<'q>(
+    action: &'q str,
+    args_sha256: &'q str,
+    session_id: Option<&'q str>,
+    now_ms: i64,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    sqlx::query(concat!(
         "SELECT ",
         grant_columns!(),
         " FROM grants WHERE action = $1 AND expires_at > $2",
         " AND (args_sha256 IS NULL OR args_sha256 = $3) AND (session_id IS NULL OR session_id = $4)",
         " ORDER BY CASE effect WHEN 'deny' THEN 0 ELSE 1 END, created_at LIMIT 1"
     ))
-    .bind(&a.action)
-    .bind(now)
-    .bind(grant::args_sha256(&a.args))
-    .bind(&a.session_id)
-    .fetch_optional(&mut ctx.conn)
-    .await?;
-    row.as_ref().map(grant_from_row).transpose()
+    .bind(action)
+    .bind(now_ms)
+    .bind(args_sha256)
+    .bind(session_id)
 }
 
 /// Stores the grant a decision leaves behind, if any.
@@ -390,6 +402,22 @@ impl Change for RevokeGrant {
             .execute(&mut ctx.conn)
             .await?;
         ctx.append(grant.revoked_event(&self.actor), self.now);
+        Ok(Ok(()))
+    }
+}
+
+/// An event that records something outside any approval (a policy reload).
+pub(crate) struct RecordEvent {
+    pub event: NewEvent,
+    pub now: OffsetDateTime,
+}
+
+#[async_trait]
+impl Change for RecordEvent {
+    type Output = ();
+
+    async fn apply(self, ctx: &mut WriteCtx) -> Result<Answer<()>, StoreError> {
+        ctx.append(self.event, self.now);
         Ok(Ok(()))
     }
 }

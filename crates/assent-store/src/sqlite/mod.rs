@@ -15,7 +15,7 @@ use std::time::Duration;
 use assent_domain::event::ChainHead;
 use assent_domain::timestamp::from_unix_millis;
 use assent_domain::timestamp::unix_millis;
-use assent_domain::{Approval, Event, Grant, Principal, ReviewRequest};
+use assent_domain::{Approval, Event, Grant, NewEvent, Principal, ReviewRequest};
 use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -280,6 +280,25 @@ impl Store for SqliteStore {
         .fetch_optional(&self.readers)
         .await?;
         row.as_ref().map(grant_from_row).transpose()
+    }
+
+    async fn matching_grant(
+        &self,
+        action: &str,
+        args_sha256: &str,
+        session_id: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Option<Grant>, StoreError> {
+        let row = changes::matching_grant_query(action, args_sha256, session_id, unix_millis(now))
+            .fetch_optional(&self.readers)
+            .await?;
+        row.as_ref().map(grant_from_row).transpose()
+    }
+
+    async fn record_event(&self, event: NewEvent, now: OffsetDateTime) -> Result<(), StoreError> {
+        self.writer
+            .submit(changes::RecordEvent { event, now })
+            .await
     }
 
     async fn revoke_grant(
