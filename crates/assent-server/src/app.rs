@@ -71,6 +71,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::approvals::router())
         .merge(routes::tokens::router())
         .merge(routes::grants::router())
+        .merge(routes::events::router())
         .merge(routes::audit::router())
         .merge(routes::health::router())
 }

@@ -345,15 +345,34 @@ async fn an_approval_decided_before_it_is_stored_records_its_decision() {
     let db = sqlite_db();
     let store = SqliteStore::open(&db.url).await.unwrap();
     let mut a = new_approval("shell", "bot", None);
-    assent_domain::lifecycle::decide_by_policy(&mut a, false, Some("no-rm"), Some("never".into()), now());
-    let CreateOutcome::Created(stored) = store.create_approval(a, None).await.unwrap() else { panic!() };
+    assent_domain::lifecycle::decide_by_policy(
+        &mut a,
+        false,
+        Some("no-rm"),
+        Some("never".into()),
+        now(),
+    );
+    let CreateOutcome::Created(stored) = store.create_approval(a, None).await.unwrap() else {
+        panic!()
+    };
     assert_eq!(stored.status, Status::Rejected);
-    let kinds: Vec<_> = all_events(&store).await.iter().map(|e| (e.kind, e.actor.clone())).collect();
+    let kinds: Vec<_> = all_events(&store)
+        .await
+        .iter()
+        .map(|e| (e.kind, e.actor.clone()))
+        .collect();
     assert_eq!(
         kinds,
-        [(EventType::ApprovalRequested, "bot".to_string()), (EventType::ApprovalRejected, "policy:no-rm".to_string())]
+        [
+            (EventType::ApprovalRequested, "bot".to_string()),
+            (EventType::ApprovalRejected, "policy:no-rm".to_string())
+        ]
     );
-    assert_eq!(store.next_deadline().await.unwrap(), None, "nothing pending to expire");
+    assert_eq!(
+        store.next_deadline().await.unwrap(),
+        None,
+        "nothing pending to expire"
+    );
 }
 
 #[tokio::test]
@@ -362,14 +381,32 @@ async fn grants_are_matched_without_side_effects_and_events_can_be_recorded_alon
     let store = SqliteStore::open(&db.url).await.unwrap();
     let mut a = new_approval("deploy", "bot", None);
     a.session_id = Some("s1".into());
-    let CreateOutcome::Created(a) = store.create_approval(a, None).await.unwrap() else { panic!() };
+    let CreateOutcome::Created(a) = store.create_approval(a, None).await.unwrap() else {
+        panic!()
+    };
     let mut session = ReviewRequest::approve();
     session.scope = assent_domain::Scope::Session;
-    store.review(a.id, approver("alice"), session, now()).await.unwrap();
+    store
+        .review(a.id, approver("alice"), session, now())
+        .await
+        .unwrap();
     let hash = assent_domain::grant::args_sha256(&a.args);
-    let grant = store.matching_grant("deploy", &hash, Some("s1"), now()).await.unwrap().unwrap();
-    assert_eq!((grant.approval_id, grant.created_by.as_str()), (a.id, "alice"));
-    assert!(store.matching_grant("deploy", &hash, Some("s2"), now()).await.unwrap().is_none());
+    let grant = store
+        .matching_grant("deploy", &hash, Some("s1"), now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (grant.approval_id, grant.created_by.as_str()),
+        (a.id, "alice")
+    );
+    assert!(
+        store
+            .matching_grant("deploy", &hash, Some("s2"), now())
+            .await
+            .unwrap()
+            .is_none()
+    );
     let before = all_events(&store).await.len();
     let reload = assent_domain::NewEvent {
         kind: EventType::PolicyReloaded,
@@ -379,6 +416,9 @@ async fn grants_are_matched_without_side_effects_and_events_can_be_recorded_alon
     };
     store.record_event(reload, now()).await.unwrap();
     let events = all_events(&store).await;
-    assert_eq!((events.len(), events.last().unwrap().kind), (before + 1, EventType::PolicyReloaded));
+    assert_eq!(
+        (events.len(), events.last().unwrap().kind),
+        (before + 1, EventType::PolicyReloaded)
+    );
     verify_chain(ChainHead::default(), &events).unwrap();
 }

@@ -5,6 +5,7 @@ mod support;
 mod auth_matrix;
 mod bad_input;
 mod durability;
+mod events;
 mod grants;
 mod lifecycle;
 mod races;
