@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use assent_domain::{Approval, CreateApproval, Grant, ReviewRequest, Role};
+use assent_domain::{Approval, CreateApproval, EventType, Grant, ReviewRequest, Role};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use reqwest::{Method, RequestBuilder, Url};
+use reqwest::{Method, RequestBuilder, Response, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::backoff::Backoff;
 use crate::endpoints::{Endpoints, ListQuery};
+use crate::events::EventStream;
 use crate::tokens::NewToken;
 use crate::{AuditPage, CreatedToken, Error, Page, TokenInfo};
 
@@ -205,6 +206,32 @@ impl Client {
     pub async fn audit(&self, after: Option<i64>, limit: Option<u32>) -> Result<AuditPage, Error> {
         self.send(self.call(Method::GET, self.endpoints.audit(after, limit)))
             .await
+    }
+
+    /// Every event after `after` (a `seq`; `None`: from the next one), then
+    /// live events as they happen, optionally only of `types`. The stream
+    /// reconnects on its own, resuming after the last event it returned.
+    pub fn events(&self, after: Option<i64>, types: &[EventType]) -> EventStream {
+        EventStream::new(self.clone(), after, types)
+    }
+
+    /// Opens `GET /v1/events` after `after`; the body is the stream.
+    pub(crate) async fn open_events(
+        &self,
+        after: Option<i64>,
+        types: &[EventType],
+    ) -> Result<Response, Error> {
+        let response = self
+            .http
+            .get(self.endpoints.events(after, types))
+            .send()
+            .await?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status();
+        let body = response.bytes().await.unwrap_or_default();
+        Err(Error::from_answer(status, &body))
     }
 
     /// Succeeds when the gateway is up.

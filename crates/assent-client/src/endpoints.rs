@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use assent_domain::Status;
+use assent_domain::{EventType, Status};
 use reqwest::Url;
 use uuid::Uuid;
 
@@ -77,19 +77,40 @@ impl Endpoints {
     }
 
     pub(crate) fn audit(&self, after: Option<i64>, limit: Option<u32>) -> Url {
-        let mut url = self.url(&["v1", "audit"]);
-        let pairs: Vec<(&str, String)> = [
-            ("after", after.map(|a| a.to_string())),
-            ("limit", limit.map(|l| l.to_string())),
-        ]
+        with_query(
+            self.url(&["v1", "audit"]),
+            [
+                ("after", after.map(|a| a.to_string())),
+                ("limit", limit.map(|l| l.to_string())),
+            ],
+        )
+    }
+
+    pub(crate) fn events(&self, after: Option<i64>, types: &[EventType]) -> Url {
+        let types = (!types.is_empty()).then(|| {
+            types
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        with_query(
+            self.url(&["v1", "events"]),
+            [("after", after.map(|a| a.to_string())), ("types", types)],
+        )
+    }
+}
+
+/// `url` with the given parameters that have values.
+fn with_query<const N: usize>(mut url: Url, pairs: [(&str, Option<String>); N]) -> Url {
+    let present: Vec<(&str, String)> = pairs
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| (k, v)))
         .collect();
-        if !pairs.is_empty() {
-            url.query_pairs_mut().extend_pairs(pairs);
-        }
-        url
+    if !present.is_empty() {
+        url.query_pairs_mut().extend_pairs(present);
     }
+    url
 }
 
 /// Filters and paging for [`Client::list`](crate::Client::list). Empty filters

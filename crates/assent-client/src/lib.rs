@@ -19,6 +19,7 @@ mod backoff;
 mod client;
 mod endpoints;
 mod error;
+mod events;
 mod pages;
 mod tokens;
 
@@ -29,5 +30,6 @@ pub use assent_domain::{
 pub use client::{Client, MAX_LONG_POLL};
 pub use endpoints::ListQuery;
 pub use error::Error;
+pub use events::EventStream;
 pub use pages::{AuditPage, Page};
 pub use tokens::{CreatedToken, TokenInfo};

@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use assent_domain::{Risk, Role, Scope, Status};
+use assent_domain::{EventType, Risk, Role, Scope, Status};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::parse::{RISKS, ROLES, SCOPES, domain_enum, duration, json_object, label};
+use crate::parse::{EVENT_TYPES, RISKS, ROLES, SCOPES, domain_enum, duration, json_object, label};
 
 /// Human-in-the-loop approval gateway: `serve` runs it, every other
 /// subcommand is a client of a running gateway.
@@ -68,6 +68,8 @@ pub enum Command {
     /// List or revoke grants (remembered decisions).
     #[command(subcommand)]
     Grants(GrantsCommand),
+    /// Print events as they happen; reconnects and resumes on its own.
+    Watch(WatchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -235,6 +237,16 @@ pub enum TokenCommand {
     Revoke {
         name: String,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Only these event types, comma-separated (e.g. approval.approved,approval.rejected).
+    #[arg(long, value_delimiter = ',', value_parser = domain_enum::<EventType>(EVENT_TYPES))]
+    pub types: Vec<EventType>,
+    /// Start after this event seq (replaying history); default: from the next event.
+    #[arg(long)]
+    pub after: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,6 +11,7 @@ mod output;
 mod parse;
 mod serve;
 mod tokens;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -49,5 +50,6 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Cancel(args) => approvals::cancel(&client()?, out, args).await,
         Command::Token(command) => tokens::run(&client()?, out, command).await,
         Command::Grants(command) => grants::run(&client()?, out, command).await,
+        Command::Watch(args) => watch::run(&client()?, out, args).await,
     }
 }

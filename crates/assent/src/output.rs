@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use assent_client::{CreatedToken, Page, TokenInfo};
-use assent_domain::{Approval, Grant, QuorumStage, Review};
+use assent_domain::{Approval, Event, Grant, QuorumStage, Review};
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -132,6 +132,28 @@ impl Output {
             ]);
         }
         stdout(&render(&table))
+    }
+}
+
+impl Output {
+    /// One event as one line: NDJSON with `--json`, else columns.
+    pub fn event(self, event: &Event) -> io::Result<()> {
+        let line = if self.json {
+            serde_json::to_string(event).map_err(io::Error::other)?
+        } else {
+            format!(
+                "{:>6}  {}  {:<19}  {:<16}  {}",
+                event.seq,
+                timestamp(event.at),
+                event.kind.as_str(),
+                event.actor,
+                event
+                    .approval_id
+                    .map(|id| id.to_string())
+                    .unwrap_or_default()
+            )
+        };
+        stdout(&line)
     }
 }
 

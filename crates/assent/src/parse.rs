@@ -11,6 +11,20 @@ use serde_json::{Map, Value};
 pub const RISKS: &[&str] = &["low", "medium", "high", "critical"];
 pub const SCOPES: &[&str] = &["once", "session", "timeboxed"];
 pub const ROLES: &[&str] = &["agent", "approver", "admin"];
+pub const EVENT_TYPES: &[&str] = &[
+    "approval.requested",
+    "approval.reviewed",
+    "approval.approved",
+    "approval.rejected",
+    "approval.expired",
+    "approval.cancelled",
+    "approval.escalated",
+    "grant.created",
+    "grant.revoked",
+    "policy.reloaded",
+    "token.created",
+    "token.revoked",
+];
 
 /// `--args`: a JSON object.
 pub fn json_object(s: &str) -> Result<Map<String, Value>, String> {
@@ -98,6 +112,14 @@ mod tests {
             .iter()
             .map(|n| parser.parse_ref(&cmd, None, n.as_ref()).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn every_event_type_is_offered() {
+        assert_eq!(
+            parse_all::<assent_domain::EventType>(EVENT_TYPES),
+            assent_domain::EventType::ALL
+        );
     }
 
     #[test]

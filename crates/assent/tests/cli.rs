@@ -294,3 +294,29 @@ fn approve_with_a_session_scope_leaves_a_grant_that_can_be_listed_and_revoked() 
     let after = json(&s.gw.ok(&s.agent, &args).stdout);
     assert_eq!(after["status"], "pending");
 }
+
+#[test]
+fn watch_prints_events_live_and_resumes_after_a_gateway_crash() {
+    let mut s = setup();
+    let mut watcher = s.gw.spawn(
+        &s.alice,
+        &["watch", "--json", "--types", "approval.requested"],
+    );
+    thread::sleep(Duration::from_millis(500));
+    s.gw.ok(&s.agent, &["request", "first"]);
+    let first = json(&watcher.next_line(PROMPT));
+    assert_eq!(
+        (
+            first["type"].as_str(),
+            first["data"]["approval"]["action"].as_str()
+        ),
+        (Some("approval.requested"), Some("first"))
+    );
+
+    s.gw.crash_and_restart();
+    s.gw.ok(&s.agent, &["request", "second"]);
+    let second = json(&watcher.next_line(Duration::from_secs(15)));
+    assert_eq!(second["data"]["approval"]["action"], "second");
+    assert!(second["seq"].as_i64() > first["seq"].as_i64());
+    watcher.child.kill().unwrap();
+}

@@ -105,13 +105,25 @@ async fn shutdown_sends_long_polls_back_with_the_pending_approval() {
             .await
             .unwrap()
     });
-    let events = app.http.get(app.url("/v1/events?after=0")).bearer_auth(&app.approver).send().await.unwrap();
+    let events = app
+        .http
+        .get(app.url("/v1/events?after=0"))
+        .bearer_auth(&app.approver)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(events.status(), StatusCode::OK);
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = Instant::now();
     app.server.take().unwrap().shutdown().await.unwrap();
-    let rest = tokio::time::timeout(Duration::from_secs(5), events.text()).await.unwrap().unwrap();
-    assert!(rest.contains("approval.requested"), "the open event stream got its history and then ended: {rest}");
+    let rest = tokio::time::timeout(Duration::from_secs(5), events.text())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        rest.contains("approval.requested"),
+        "the open event stream got its history and then ended: {rest}"
+    );
     let answer = tokio::time::timeout(Duration::from_secs(5), waiter)
         .await
         .unwrap()
