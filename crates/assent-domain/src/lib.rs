@@ -8,6 +8,7 @@ pub mod approval;
 pub mod canonical;
 pub mod event;
 pub mod lifecycle;
+pub mod policy;
 pub mod principal;
 pub mod request;
 pub mod timestamp;
@@ -17,5 +18,6 @@ pub use approval::{
 };
 pub use event::{Event, EventType, NewEvent};
 pub use lifecycle::{LifecycleError, ReviewOutcome};
+pub use policy::{Effect, Evaluation, Policy, PolicyError};
 pub use principal::{Principal, Role};
 pub use request::{CreateApproval, InvalidField, ReviewRequest};
