@@ -9,6 +9,7 @@ pub mod canonical;
 pub mod event;
 pub mod grant;
 pub mod lifecycle;
+pub mod policy;
 pub mod principal;
 pub mod request;
 #[cfg(test)]
@@ -21,5 +22,6 @@ pub use approval::{
 pub use event::{Event, EventType, NewEvent};
 pub use grant::{Grant, GrantEffect};
 pub use lifecycle::{LifecycleError, ReviewOutcome};
+pub use policy::{Effect, Evaluation, Policy, PolicyError};
 pub use principal::{Principal, Role};
 pub use request::{CreateApproval, InvalidField, ReviewRequest};

@@ -65,13 +65,14 @@ pub struct CreateApproval {
     pub timeout_seconds: Option<u64>,
 }
 
-/// What the server's configuration and (later) the matching policy rule add
-/// to a create request.
-#[derive(Debug, Clone, Default)]
+/// What the matching policy rule adds to a create request.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Placement {
     pub rule: Option<String>,
     pub risk: Option<Risk>,
     pub timeout: Option<Duration>,
+    /// How long the approval may stay pending before `approval.escalated`.
+    pub escalate_after: Option<Duration>,
     pub quorum: Vec<QuorumStage>,
     pub allow_self_review: bool,
 }

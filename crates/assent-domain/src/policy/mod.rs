@@ -1,0 +1,303 @@
+//! The policy engine: a TOML file of rules, compiled once at load, that
+//! answers allow, deny or ask for a request (SPEC §3; reference in
+//! `docs/policy.md`).
+//!
+//! Among all matching rules `deny` beats `ask` beats `allow`, and among
+//! equals the first in the file decides. Evaluation is pure and never
+//! re-parses the file.
+
+mod error;
+mod example;
+mod load;
+mod pattern;
+mod rule;
+pub mod shell;
+mod when;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use globset::{GlobSet, GlobSetBuilder};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use error::{PolicyError, RuleRef};
+pub use example::{Example, ExampleFailure, ExampleKind};
+
+use crate::approval::Risk;
+use crate::request::{CreateApproval, Placement};
+use example::Examples;
+use rule::{Facts, Rule};
+
+/// What a policy answers. Ordered by precedence: `Deny` > `Ask` > `Allow`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    Allow,
+    Ask,
+    Deny,
+}
+
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Allow => "allow",
+            Effect::Ask => "ask",
+            Effect::Deny => "deny",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Effect> {
+        [Effect::Allow, Effect::Ask, Effect::Deny]
+            .into_iter()
+            .find(|e| e.as_str() == s)
+    }
+}
+
+/// The request a policy judges, borrowed from the caller.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    pub action: &'a str,
+    pub args: &'a Map<String, Value>,
+    pub labels: &'a BTreeMap<String, String>,
+    /// Name of the principal asking.
+    pub requester: &'a str,
+    pub session_id: Option<&'a str>,
+    /// The risk the request itself claims, if any (CEL `risk`).
+    pub risk: Option<Risk>,
+}
+
+impl<'a> Input<'a> {
+    pub fn new(request: &'a CreateApproval, requester: &'a str) -> Self {
+        Self {
+            action: &request.action,
+            args: &request.args,
+            labels: &request.labels,
+            requester,
+            session_id: request.session_id.as_deref(),
+            risk: request.risk,
+        }
+    }
+}
+
+/// The policy's answer for one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub effect: Effect,
+    /// The deciding rule; `None` when no rule matched and the default applied.
+    pub rule: Option<String>,
+    pub reason: Option<String>,
+    /// What the deciding rule adds to a new approval (empty for the default).
+    pub placement: Placement,
+}
+
+/// A rule as `GET /v1/policy` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RuleSummary {
+    pub name: String,
+    pub effect: Effect,
+    /// One entry per matcher, as written: `action = "deploy"`. Empty when
+    /// the rule matches every request.
+    pub matchers: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A loaded policy. Cheap to share (`Arc<Policy>`); evaluation takes `&self`.
+pub struct Policy {
+    source: String,
+    default: Effect,
+    rules: Vec<Rule>,
+    examples: Vec<Examples>,
+    /// Action globs of all rules that have one, to find candidate rules in
+    /// one pass instead of one match per rule.
+    action_index: GlobSet,
+    /// Rule index of each glob in `action_index`.
+    action_index_rules: Vec<usize>,
+    /// Rules the index cannot rule out: no action matcher, or a regex one.
+    unindexed: Vec<usize>,
+    cel: Arc<cel::Env>,
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy")
+            .field("source", &self.source)
+            .field("default", &self.default)
+            .field("rules", &self.rules)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Policy {
+    /// No rules, default `ask`: what runs when no policy file is configured.
+    fn default() -> Self {
+        Self::build(String::new(), Effect::Ask, Vec::new(), Vec::new())
+    }
+}
+
+impl Policy {
+    /// Parses and compiles a policy file, then runs every rule's examples.
+    /// `source` names the file in error messages; the caller reads the file.
+    pub fn from_toml(text: &str, source: &str) -> Result<Policy, PolicyError> {
+        let loaded = load::load(text, source)?;
+        let policy = Self::build(
+            source.to_owned(),
+            loaded.default,
+            loaded.rules,
+            loaded.examples,
+        );
+        if let Some(failure) = policy.run_examples().into_iter().next() {
+            return Err(PolicyError::new(source, failure.to_string())
+                .in_rule(RuleRef::Name(failure.rule.clone()))
+                .in_field(failure.field()));
+        }
+        Ok(policy)
+    }
+
+    fn build(source: String, default: Effect, rules: Vec<Rule>, examples: Vec<Examples>) -> Self {
+        let mut index = GlobSetBuilder::new();
+        let mut action_index_rules = Vec::new();
+        let mut unindexed = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            match rule.action.as_ref().and_then(|a| a.as_glob()) {
+                Some(glob) => {
+                    index.add(glob.clone());
+                    action_index_rules.push(i);
+                }
+                None => unindexed.push(i),
+            }
+        }
+        // Every glob already compiled on its own, so the set builds too; if
+        // it somehow did not, fall back to checking every rule.
+        let action_index = index.build().unwrap_or_else(|_| {
+            unindexed = (0..rules.len()).collect();
+            action_index_rules.clear();
+            GlobSet::empty()
+        });
+        Self {
+            source,
+            default,
+            rules,
+            examples,
+            action_index,
+            action_index_rules,
+            unindexed,
+            cel: Arc::new(cel::Env::stdlib()),
+        }
+    }
+
+    /// The name the policy was loaded under (the file path).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The effect when no rule matches.
+    pub fn default_effect(&self) -> Effect {
+        self.default
+    }
+
+    /// Decides a request: the highest-precedence matching rule, the first
+    /// in the file among equals, else the default.
+    pub fn evaluate(&self, input: &Input<'_>) -> Evaluation {
+        let facts = Facts::new(input, &self.cel);
+        let mut best: Option<&Rule> = None;
+        for i in self.candidates(input.action) {
+            let rule = &self.rules[i];
+            if best.is_some_and(|b| b.effect >= rule.effect) {
+                continue;
+            }
+            if rule.matches(&facts) {
+                best = Some(rule);
+                if rule.effect == Effect::Deny {
+                    break;
+                }
+            }
+        }
+        match best {
+            Some(rule) => Evaluation {
+                effect: rule.effect,
+                rule: Some(rule.name.clone()),
+                reason: rule.reason.clone(),
+                placement: rule.placement(),
+            },
+            None => Evaluation {
+                effect: self.default,
+                rule: None,
+                reason: None,
+                placement: Placement::default(),
+            },
+        }
+    }
+
+    /// Names of every rule that matches, in file order (for explaining).
+    pub fn matching_rules(&self, input: &Input<'_>) -> Vec<&str> {
+        let facts = Facts::new(input, &self.cel);
+        self.rules
+            .iter()
+            .filter(|r| r.matches(&facts))
+            .map(|r| r.name.as_str())
+            .collect()
+    }
+
+    /// Runs every rule's examples; empty when all pass.
+    pub fn run_examples(&self) -> Vec<ExampleFailure> {
+        let mut failures = Vec::new();
+        for (rule, examples) in self.rules.iter().zip(&self.examples) {
+            let lists = [
+                (ExampleKind::Match, &examples.matching),
+                (ExampleKind::NoMatch, &examples.no_match),
+            ];
+            for (kind, list) in lists {
+                for (index, example) in list.iter().enumerate() {
+                    let input = example.input();
+                    let matched = rule.matches(&Facts::new(&input, &self.cel));
+                    if matched != (kind == ExampleKind::Match) {
+                        let got = self.evaluate(&input);
+                        failures.push(ExampleFailure {
+                            rule: rule.name.clone(),
+                            kind,
+                            index,
+                            example: example.clone(),
+                            got_effect: got.effect,
+                            got_rule: got.rule,
+                        });
+                    }
+                }
+            }
+        }
+        failures
+    }
+
+    /// The rules in file order, for listing.
+    pub fn rules(&self) -> Vec<RuleSummary> {
+        self.rules
+            .iter()
+            .map(|r| RuleSummary {
+                name: r.name.clone(),
+                effect: r.effect,
+                matchers: r.matcher_summary(),
+                reason: r.reason.clone(),
+            })
+            .collect()
+    }
+
+    /// Indices of the rules whose action matcher does not exclude `action`,
+    /// in file order.
+    fn candidates(&self, action: &str) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .action_index
+            .matches(action)
+            .into_iter()
+            .map(|g| self.action_index_rules[g])
+            .collect();
+        out.extend_from_slice(&self.unindexed);
+        out.sort_unstable();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;

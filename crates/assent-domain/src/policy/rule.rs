@@ -1,0 +1,213 @@
+//! One compiled rule and how it matches a request.
+
+use std::borrow::Cow;
+use std::cell::OnceCell;
+use std::sync::Arc;
+use std::time::Duration;
+
+use globset::GlobSet;
+use serde_json::Value;
+
+use super::pattern::Pattern;
+use super::shell::{self, ShellError, SimpleCommand};
+use super::when::{Variables, When};
+use super::{Effect, Input};
+use crate::approval::{QuorumStage, Risk};
+use crate::request::Placement;
+
+#[derive(Debug)]
+pub(crate) struct Rule {
+    pub name: String,
+    pub effect: Effect,
+    pub action: Option<Pattern>,
+    pub args: Vec<ArgMatcher>,
+    pub command: Option<CommandMatcher>,
+    pub requester: Option<Pattern>,
+    pub labels: Vec<(String, Pattern)>,
+    pub when: Option<When>,
+    pub reason: Option<String>,
+    pub risk: Option<Risk>,
+    pub timeout: Option<Duration>,
+    pub escalate_after: Option<Duration>,
+    pub quorum: Vec<QuorumStage>,
+    pub allow_self_review: bool,
+}
+
+/// `args.<path> = "<pattern>"`.
+#[derive(Debug)]
+pub(crate) struct ArgMatcher {
+    /// The dotted path as written, for messages and listings.
+    pub path: String,
+    pub segments: Vec<String>,
+    pub pattern: Pattern,
+}
+
+/// `command = [globs]`, applied shell-aware to `args.command`.
+#[derive(Debug)]
+pub(crate) struct CommandMatcher {
+    pub globs: Vec<String>,
+    pub set: GlobSet,
+}
+
+/// What one evaluation knows about its request; the costly views (the
+/// split command line, the CEL variables) are built at most once, and only
+/// when a rule needs them.
+pub(crate) struct Facts<'a> {
+    input: &'a Input<'a>,
+    env: &'a Arc<cel::Env>,
+    commands: OnceCell<Option<Result<Vec<SimpleCommand>, ShellError>>>,
+    variables: OnceCell<Variables>,
+}
+
+impl<'a> Facts<'a> {
+    pub fn new(input: &'a Input<'a>, env: &'a Arc<cel::Env>) -> Self {
+        Self {
+            input,
+            env,
+            commands: OnceCell::new(),
+            variables: OnceCell::new(),
+        }
+    }
+
+    /// The split `args.command`; `None` when it is absent or not a string.
+    fn commands(&self) -> Option<&Result<Vec<SimpleCommand>, ShellError>> {
+        self.commands
+            .get_or_init(|| match self.input.args.get("command") {
+                Some(Value::String(line)) => Some(shell::split(line)),
+                _ => None,
+            })
+            .as_ref()
+    }
+
+    fn variables(&self) -> &Variables {
+        self.variables
+            .get_or_init(|| Variables::new(self.env, self.input))
+    }
+}
+
+impl Rule {
+    /// Whether every matcher of the rule accepts the request. Cheap matchers
+    /// run first so the shell split and CEL run only when they decide.
+    pub fn matches(&self, facts: &Facts<'_>) -> bool {
+        let input = facts.input;
+        if let Some(action) = &self.action
+            && !action.is_match(input.action)
+        {
+            return false;
+        }
+        if let Some(requester) = &self.requester
+            && !requester.is_match(input.requester)
+        {
+            return false;
+        }
+        let labels_match = self.labels.iter().all(|(key, pattern)| {
+            input
+                .labels
+                .get(key)
+                .is_some_and(|value| pattern.is_match(value))
+        });
+        if !labels_match {
+            return false;
+        }
+        if !self.args.iter().all(|m| m.matches(input)) {
+            return false;
+        }
+        if let Some(command) = &self.command
+            && !command.matches(self.effect, facts.commands())
+        {
+            return false;
+        }
+        match &self.when {
+            // A failing or non-bool condition fails closed: it never lets an
+            // allow rule through, and always lets deny/ask rules catch.
+            Some(when) => when
+                .eval(facts.variables())
+                .unwrap_or(self.effect != Effect::Allow),
+            None => true,
+        }
+    }
+
+    pub fn placement(&self) -> Placement {
+        Placement {
+            rule: Some(self.name.clone()),
+            risk: self.risk,
+            timeout: self.timeout,
+            escalate_after: self.escalate_after,
+            quorum: self.quorum.clone(),
+            allow_self_review: self.allow_self_review,
+        }
+    }
+
+    /// One line per matcher, as written in the file.
+    pub fn matcher_summary(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(action) = &self.action {
+            out.push(format!("action = {:?}", action.source()));
+        }
+        for m in &self.args {
+            out.push(format!("args.{} = {:?}", m.path, m.pattern.source()));
+        }
+        if let Some(command) = &self.command {
+            out.push(format!("command = {:?}", command.globs));
+        }
+        if let Some(requester) = &self.requester {
+            out.push(format!("requester = {:?}", requester.source()));
+        }
+        for (key, pattern) in &self.labels {
+            out.push(format!("labels.{key} = {:?}", pattern.source()));
+        }
+        if let Some(when) = &self.when {
+            out.push(format!("when = {:?}", when.source()));
+        }
+        out
+    }
+}
+
+impl ArgMatcher {
+    /// A missing field never matches. Strings match as they are; numbers,
+    /// booleans, null, arrays and objects match by their compact JSON text
+    /// (`10`, `true`, `["a","b"]`).
+    fn matches(&self, input: &Input<'_>) -> bool {
+        let mut segments = self.segments.iter();
+        let Some(first) = segments.next() else {
+            return false;
+        };
+        let mut value = input.args.get(first.as_str());
+        for segment in segments {
+            value = value.and_then(|v| v.get(segment.as_str()));
+        }
+        let Some(value) = value else {
+            return false;
+        };
+        let text: Cow<'_, str> = match value {
+            Value::String(s) => Cow::Borrowed(s),
+            other => Cow::Owned(other.to_string()),
+        };
+        self.pattern.is_match(&text)
+    }
+}
+
+impl CommandMatcher {
+    /// Allow rules need every simple command to match one of the globs, and
+    /// at least one command; deny/ask rules need any form of any command to
+    /// match. A line that cannot be split never satisfies an allow rule and
+    /// always satisfies a deny/ask rule. A missing or non-string
+    /// `args.command` matches neither.
+    fn matches(
+        &self,
+        effect: Effect,
+        commands: Option<&Result<Vec<SimpleCommand>, ShellError>>,
+    ) -> bool {
+        match (effect, commands) {
+            (_, None) => false,
+            (Effect::Allow, Some(Err(_))) => false,
+            (_, Some(Err(_))) => true,
+            (Effect::Allow, Some(Ok(parts))) => {
+                !parts.is_empty() && parts.iter().all(|p| self.set.is_match(&p.text))
+            }
+            (_, Some(Ok(parts))) => parts
+                .iter()
+                .any(|p| p.seen_as.iter().any(|form| self.set.is_match(form))),
+        }
+    }
+}
