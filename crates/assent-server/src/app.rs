@@ -15,6 +15,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::TokenCache;
 use crate::config::Config;
+use crate::policy::RunningPolicy;
 use crate::routes;
 use crate::sweeper::Schedule;
 use crate::waiters::Waiters;
@@ -26,6 +27,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub waiters: Arc<Waiters>,
     pub tokens: Arc<TokenCache>,
+    pub policy: Arc<RunningPolicy>,
     /// The expiry sweep's wake-up, moved earlier by approvals that expire sooner.
     pub sweep: Arc<Schedule>,
     /// Cancelled on shutdown: long-polls return at once so clients reconnect elsewhere.
@@ -72,6 +74,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::tokens::router())
         .merge(routes::grants::router())
         .merge(routes::events::router())
+        .merge(routes::policy::router())
         .merge(routes::audit::router())
         .merge(routes::health::router())
 }

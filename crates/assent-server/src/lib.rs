@@ -6,6 +6,7 @@ pub mod commits;
 pub mod config;
 pub mod error;
 pub mod json;
+pub mod policy;
 pub mod routes;
 pub mod serve;
 pub mod sweeper;

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::{AppState, router};
 use crate::auth::{TokenCache, bootstrap_admin};
 use crate::config::{Config, LogFormat};
+use crate::policy::RunningPolicy;
 use crate::sweeper::Schedule;
 use crate::waiters::Waiters;
 use crate::{commits, sweeper};
@@ -97,6 +98,8 @@ impl Server {
     /// starts serving on the configured address (port 0 picks a free port).
     pub async fn start(config: Config) -> Result<Server, ServeError> {
         create_data_dir(&config)?;
+        let policy =
+            Arc::new(RunningPolicy::load(config.policy.clone()).map_err(ServeError::Config)?);
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database_url()).await?);
         if let Some(path) = bootstrap_admin(store.as_ref(), &config.data_dir)
             .await
@@ -120,6 +123,7 @@ impl Server {
             config: Arc::new(config),
             waiters: Arc::new(Waiters::default()),
             tokens: Arc::new(TokenCache::default()),
+            policy,
             sweep: Arc::new(Schedule::default()),
             shutdown: shutdown.clone(),
         };
@@ -130,6 +134,7 @@ impl Server {
                 state.tokens.clone(),
             )),
             tokio::spawn(sweeper::run(store, state.sweep.clone(), shutdown.clone())),
+            tokio::spawn(reload_on_sighup(state.clone())),
         ];
         let grace = state.config.shutdown_grace;
         let app = router(state);
@@ -170,6 +175,31 @@ impl Server {
             }
         }
     }
+}
+
+/// SIGHUP reloads the policy file, as `POST /v1/policy/reload` does.
+async fn reload_on_sighup(state: AppState) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            match crate::routes::policy::reload(&state, "system:sighup").await {
+                Ok(policy) => tracing::info!(
+                    source = policy.source(),
+                    rules = policy.rules().len(),
+                    "policy reloaded"
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "policy reload refused; the running policy stays")
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(state);
 }
 
 /// The data directory holds the database and the admin token: owner-only.

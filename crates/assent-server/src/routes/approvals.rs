@@ -1,7 +1,8 @@
 //! `/v1/approvals`: create, read (with long-poll), list, review, cancel.
 
 use assent_domain::canonical::{canonical_json, sha256_hex};
-use assent_domain::request::Placement;
+use assent_domain::lifecycle;
+use assent_domain::policy::{Effect, Input};
 use assent_domain::{Approval, CreateApproval, ReviewRequest, Role, Status};
 use assent_store::{ApprovalFilter, CreateOutcome, IdempotencyKey};
 use axum::Json;
@@ -89,13 +90,29 @@ async fn create_approval(
     let limits = state.config.timeouts();
     body.validate(limits).map_err(|e| ApiError::invalid(&e))?;
     let idempotency = idempotency_key(&headers, &body)?;
-    let approval = body.into_pending(
+    let evaluation = state
+        .policy
+        .current()
+        .evaluate(&Input::new(&body, &caller.0.name));
+    let at = now();
+    let mut approval = body.into_pending(
         Uuid::now_v7(),
         &caller.0.name,
-        Placement::default(),
+        evaluation.placement,
         limits,
-        now(),
+        at,
     );
+    // Allow and deny rules decide at once; only `ask` leaves it to grants and people.
+    if evaluation.effect != Effect::Ask {
+        let allow = evaluation.effect == Effect::Allow;
+        lifecycle::decide_by_policy(
+            &mut approval,
+            allow,
+            evaluation.rule.as_deref(),
+            evaluation.reason,
+            at,
+        );
+    }
     match state.store.create_approval(approval, idempotency).await? {
         CreateOutcome::Created(a) if a.status == Status::Pending => {
             state.sweep.deadline_added(a.expires_at);

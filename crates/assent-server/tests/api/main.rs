@@ -8,4 +8,5 @@ mod durability;
 mod events;
 mod grants;
 mod lifecycle;
+mod policy;
 mod races;

@@ -1,7 +1,7 @@
 //! `TestApp`: a running gateway in a temporary data dir, with tokens for
 //! every role and typed helpers.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use assent_server::{Config, Server};
@@ -24,20 +24,33 @@ pub struct TestApp {
     pub approver2: String,
 }
 
-pub fn config(data_dir: PathBuf) -> Config {
+/// A gateway on a free port in `dir`, running `dir/policy.toml` when it exists.
+pub fn config(dir: &Path) -> Config {
+    let policy = dir.join("policy.toml");
     Config {
         listen: "127.0.0.1:0".into(),
-        data_dir,
+        data_dir: dir.to_path_buf(),
+        policy: policy.exists().then_some(policy),
         ..Config::default()
     }
 }
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(None).await
+    }
+
+    /// A gateway running the given policy file (kept at `<dir>/policy.toml`).
+    pub async fn spawn_with_policy(policy: &str) -> TestApp {
+        TestApp::spawn_with(Some(policy)).await
+    }
+
+    async fn spawn_with(policy: Option<&str>) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let server = Server::start(config(dir.path().to_path_buf()))
-            .await
-            .unwrap();
+        if let Some(text) = policy {
+            std::fs::write(dir.path().join("policy.toml"), text).unwrap();
+        }
+        let server = Server::start(config(dir.path())).await.unwrap();
         let admin = std::fs::read_to_string(dir.path().join("admin.token"))
             .unwrap()
             .trim()
@@ -65,11 +78,13 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.shutdown().await.unwrap();
         }
-        let server = Server::start(config(self.dir.path().to_path_buf()))
-            .await
-            .unwrap();
+        let server = Server::start(config(self.dir.path())).await.unwrap();
         self.base = format!("http://{}", server.addr());
         self.server = Some(server);
+    }
+
+    pub fn policy_path(&self) -> PathBuf {
+        self.dir.path().join("policy.toml")
     }
 
     pub async fn token(&self, name: &str, role: &str, groups: &[&str]) -> String {
