@@ -15,7 +15,7 @@ use crate::backoff::Backoff;
 use crate::endpoints::{Endpoints, ListQuery};
 use crate::events::EventStream;
 use crate::tokens::NewToken;
-use crate::{AuditPage, CreatedToken, Error, Page, TokenInfo};
+use crate::{AuditPage, CheckResult, CreatedToken, Error, Page, TokenInfo};
 
 /// The longest wait the gateway holds one long-poll open for.
 pub const MAX_LONG_POLL: Duration = Duration::from_secs(300);
@@ -206,6 +206,16 @@ impl Client {
     pub async fn audit(&self, after: Option<i64>, limit: Option<u32>) -> Result<AuditPage, Error> {
         self.send(self.call(Method::GET, self.endpoints.audit(after, limit)))
             .await
+    }
+
+    /// What the policy (and any grant) would answer for this request, without
+    /// recording anything.
+    pub async fn check(&self, request: &CreateApproval) -> Result<CheckResult, Error> {
+        self.send(
+            self.call(Method::POST, self.endpoints.url(&["v1", "check"]))
+                .json(request),
+        )
+        .await
     }
 
     /// Every event after `after` (a `seq`; `None`: from the next one), then

@@ -16,6 +16,7 @@
 //! ```
 
 mod backoff;
+mod check;
 mod client;
 mod endpoints;
 mod error;
@@ -27,6 +28,7 @@ pub use assent_domain::{
     Approval, CreateApproval, Decision, Event, EventType, Grant, GrantEffect, GrantMatch,
     Principal, QuorumStage, Review, ReviewRequest, Risk, Role, Scope, Status, Verdict,
 };
+pub use check::CheckResult;
 pub use client::{Client, MAX_LONG_POLL};
 pub use endpoints::ListQuery;
 pub use error::Error;

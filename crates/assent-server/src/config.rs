@@ -8,13 +8,14 @@ use std::time::Duration;
 use assent_domain::request::TimeoutLimits;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::magic::RelativePathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::serve::ServeOptions;
 
 /// Environment variables read as configuration keys (`ASSENT_<KEY>`).
 /// Others with the prefix (`ASSENT_URL`, `ASSENT_TOKEN`) belong to the CLI.
-const ENV_KEYS: [&str; 8] = [
+const ENV_KEYS: [&str; 9] = [
     "listen",
     "data_dir",
     "database_url",
@@ -23,6 +24,7 @@ const ENV_KEYS: [&str; 8] = [
     "max_body_bytes",
     "log_format",
     "shutdown_grace",
+    "policy",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,9 +49,11 @@ pub struct Config {
     /// How long shutdown waits for in-flight requests.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
-    /// Path of the policy file; without one every action asks.
+    /// The policy file; without one every action asks. A relative path in the
+    /// config file is relative to that file; from a flag or env, to the
+    /// working directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy: Option<PathBuf>,
+    pub policy: Option<RelativePathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,6 +158,11 @@ impl Config {
             .unwrap_or_else(|| sqlite_url(&self.data_dir.join("assent.db")))
     }
 
+    /// Where the policy file is, resolved.
+    pub fn policy_path(&self) -> Option<PathBuf> {
+        self.policy.as_ref().map(RelativePathBuf::relative)
+    }
+
     pub fn timeouts(&self) -> TimeoutLimits {
         TimeoutLimits {
             default: self.default_timeout,
@@ -202,6 +211,27 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(Config::load(&options).unwrap().listen, "127.0.0.1:0");
+    }
+
+    #[test]
+    fn a_relative_policy_path_in_the_file_is_relative_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("assent.toml");
+        std::fs::write(&file, "policy = \"policy.toml\"\n").unwrap();
+        let config = Config::load(&ServeOptions {
+            config: Some(file),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(config.policy_path(), Some(dir.path().join("policy.toml")));
+        let flag = ServeOptions {
+            policy: Some("p.toml".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            Config::load(&flag).unwrap().policy_path(),
+            Some(PathBuf::from("p.toml"))
+        );
     }
 
     #[test]

@@ -99,7 +99,7 @@ impl Server {
     pub async fn start(config: Config) -> Result<Server, ServeError> {
         create_data_dir(&config)?;
         let policy =
-            Arc::new(RunningPolicy::load(config.policy.clone()).map_err(ServeError::Config)?);
+            Arc::new(RunningPolicy::load(config.policy_path()).map_err(ServeError::Config)?);
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database_url()).await?);
         if let Some(path) = bootstrap_admin(store.as_ref(), &config.data_dir)
             .await

@@ -70,6 +70,11 @@ pub enum Command {
     Grants(GrantsCommand),
     /// Print events as they happen; reconnects and resumes on its own.
     Watch(WatchArgs),
+    /// Check a request against the policy, or test a policy file's examples.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Write a commented assent.toml and a starter policy.toml.
+    Init(InitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -247,6 +252,43 @@ pub struct WatchArgs {
     /// Start after this event seq (replaying history); default: from the next event.
     #[arg(long)]
     pub after: Option<i64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// What a request would get: effect, rule, reason (and grant, from a gateway).
+    Check {
+        action: String,
+        /// The action's arguments, a JSON object.
+        #[arg(long, value_parser = json_object)]
+        args: Option<serde_json::Map<String, serde_json::Value>>,
+        #[arg(long = "session")]
+        session_id: Option<String>,
+        /// A label, `key=value`, repeatable.
+        #[arg(long = "label", value_parser = label)]
+        labels: Vec<(String, String)>,
+        /// Evaluate this policy file here instead of asking the gateway.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// With --file: the requester to evaluate as.
+        #[arg(long, default_value = "cli", requires = "file")]
+        requester: String,
+    },
+    /// Load a policy file and run every rule's examples; exit 1 on any failure.
+    Test {
+        #[arg(default_value = "policy.toml")]
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write the files.
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// Overwrite files that exist.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]

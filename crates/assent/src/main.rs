@@ -6,9 +6,11 @@ mod connect;
 mod error;
 mod exec;
 mod grants;
+mod init;
 mod outcome;
 mod output;
 mod parse;
+mod policy;
 mod serve;
 mod tokens;
 mod watch;
@@ -51,5 +53,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Token(command) => tokens::run(&client()?, out, command).await,
         Command::Grants(command) => grants::run(&client()?, out, command).await,
         Command::Watch(args) => watch::run(&client()?, out, args).await,
+        Command::Policy(command) => policy::run(client, out, command).await,
+        Command::Init(args) => init::run(args),
     }
 }

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use assent_client::{CreatedToken, Page, TokenInfo};
+use assent_client::{CheckResult, CreatedToken, Page, TokenInfo};
 use assent_domain::{Approval, Event, Grant, QuorumStage, Review};
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
@@ -154,6 +154,33 @@ impl Output {
             )
         };
         stdout(&line)
+    }
+}
+
+impl Output {
+    /// What a request would get: aligned fields, or the JSON answer.
+    pub fn check(self, result: &CheckResult) -> io::Result<()> {
+        if self.json {
+            return print_json(result);
+        }
+        let fields = [
+            ("effect", result.effect.as_str().to_owned()),
+            (
+                "rule",
+                result
+                    .rule
+                    .clone()
+                    .unwrap_or_else(|| "(default)".to_owned()),
+            ),
+            ("reason", result.reason.clone().unwrap_or_default()),
+            (
+                "grant",
+                result.grant.map(|g| g.to_string()).unwrap_or_default(),
+            ),
+        ];
+        let shown: Vec<(&str, String)> =
+            fields.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        stdout(&aligned(&shown))
     }
 }
 

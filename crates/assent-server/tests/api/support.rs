@@ -30,7 +30,7 @@ pub fn config(dir: &Path) -> Config {
     Config {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.to_path_buf(),
-        policy: policy.exists().then_some(policy),
+        policy: policy.exists().then(|| policy.into()),
         ..Config::default()
     }
 }

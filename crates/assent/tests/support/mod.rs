@@ -32,7 +32,17 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn start() -> Gateway {
+        Gateway::start_in(tempfile::tempdir().unwrap())
+    }
+
+    /// A gateway running `policy` (written to `<dir>/policy.toml`).
+    pub fn start_with_policy(policy: &str) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("policy.toml"), policy).unwrap();
+        Gateway::start_in(dir)
+    }
+
+    fn start_in(dir: TempDir) -> Gateway {
         let (child, url) = launch(dir.path(), "127.0.0.1:0");
         let admin = std::fs::read_to_string(dir.path().join("admin.token"))
             .unwrap()
@@ -103,11 +113,17 @@ impl Drop for Gateway {
     }
 }
 
-/// Starts `assent serve` and returns it with its URL once it accepts connections.
+/// Starts `assent serve` (with `dir/policy.toml` when there is one) and
+/// returns it with its URL once it accepts connections.
 pub fn launch(dir: &Path, listen: &str) -> (Child, String) {
-    let mut child = Command::new(BIN)
+    let mut serve = Command::new(BIN);
+    serve
         .args(["serve", "--listen", listen, "--data-dir"])
-        .arg(dir)
+        .arg(dir);
+    if dir.join("policy.toml").exists() {
+        serve.arg("--policy").arg(dir.join("policy.toml"));
+    }
+    let mut child = serve
         .current_dir(dir)
         .env_remove("ASSENT_CONFIG")
         .env_remove("ASSENT_TOKEN")
