@@ -899,6 +899,55 @@ fn input_from_a_create_request() {
     assert_eq!(p.evaluate(&Input::new(&other, "bot")).effect, Effect::Ask);
 }
 
+fn with_no_trailing_backslash(mut prefix: String) -> String {
+    if prefix.ends_with('\\') {
+        prefix.push('x');
+    }
+    prefix
+}
+
+/// Pieces of shell syntax, combined at random to reach the lexer's corners.
+const SHELL_TOKENS: &[&str] = &[
+    "npm test",
+    "echo",
+    " ",
+    "\t",
+    "'",
+    "\"",
+    "$(",
+    ")",
+    "(",
+    "`",
+    "\\",
+    ";",
+    "&",
+    "&&",
+    "|",
+    "||",
+    "#",
+    "\n",
+    "${",
+    "}",
+    "{",
+    "<(",
+    ">(",
+    ">",
+    "<",
+    "&>",
+    "2>&1",
+    "bash -c ",
+    "sh -c '",
+    "eval ",
+    "sudo ",
+    "env X=1 ",
+    "x",
+    "$'",
+    "$\"",
+    "\\`",
+    "timeout 5 ",
+    "<<EOF",
+];
+
 /// Words an allow rule `npm test*` accepts after `npm test`.
 fn safe_words() -> impl Strategy<Value = Vec<String>> {
     prop::collection::vec("[a-zA-Z0-9_./=:-]{1,12}", 0..6)
@@ -940,14 +989,30 @@ proptest! {
     #[test]
     fn any_line_ending_in_rm_is_denied_or_refused(prefix in "[ -~\n]{0,40}") {
         // Whatever precedes it, a new line running `rm -rf /` is either seen
-        // (deny) or the whole line is refused (deny, fail closed); the only
-        // exception is a trailing backslash, which joins the lines in a shell.
-        prop_assume!(!prefix.ends_with('\\'));
+        // (deny) or the whole line is refused (deny, fail closed). A trailing
+        // backslash would join the lines in a shell too, so it is escaped away.
+        let prefix = with_no_trailing_backslash(prefix);
         let p = policy(
             "default = \"allow\"\n[[rule]]\nname = \"no-rm\"\neffect = \"deny\"\ncommand = [\"rm -rf*\"]",
         );
         let line = format!("{prefix}\nrm -rf /");
         prop_assert_eq!(effect(&p, &shell(&line)), Effect::Deny, "{:?}", line);
+    }
+
+    #[test]
+    fn shell_shaped_prefixes_never_let_a_new_line_through(
+        tokens in prop::collection::vec(prop::sample::select(SHELL_TOKENS.to_vec()), 0..12),
+    ) {
+        let prefix = with_no_trailing_backslash(tokens.concat());
+        let line = format!("{prefix}\nrm -rf /");
+        let allow = policy(
+            "default = \"ask\"\n[[rule]]\nname = \"t\"\neffect = \"allow\"\ncommand = [\"npm test*\", \"echo *\"]",
+        );
+        prop_assert_ne!(effect(&allow, &shell(&line)), Effect::Allow, "{:?}", line);
+        let deny = policy(
+            "default = \"allow\"\n[[rule]]\nname = \"no-rm\"\neffect = \"deny\"\ncommand = [\"rm -rf*\"]",
+        );
+        prop_assert_eq!(effect(&deny, &shell(&line)), Effect::Deny, "{:?}", line);
     }
 
     #[test]
