@@ -29,9 +29,13 @@ impl Pattern {
     /// Compiles `source`; the error is a message for [`super::PolicyError`].
     pub fn new(source: &str) -> Result<Self, String> {
         let kind = match source.strip_prefix(REGEX_PREFIX) {
-            Some(re) => Kind::Regex(
-                Regex::new(&format!("^(?:{re})$")).map_err(|e| format!("invalid regex: {e}"))?,
-            ),
+            Some(re) => {
+                let invalid =
+                    |e: regex::Error| format!("invalid regex: {}", one_line(&e.to_string()));
+                // Checked alone first so the message quotes what was written.
+                Regex::new(re).map_err(invalid)?;
+                Kind::Regex(Regex::new(&format!("^(?:{re})$")).map_err(invalid)?)
+            }
             None => {
                 let glob = glob(source)?;
                 match shape(source) {
@@ -68,6 +72,15 @@ impl Pattern {
     pub fn is_glob(&self) -> bool {
         !matches!(self.kind, Kind::Regex(_))
     }
+}
+
+/// Error texts that draw carets over several lines, folded into one line.
+pub fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// What a glob needs to be matched: plain text, a prefix (`abc*`), or a

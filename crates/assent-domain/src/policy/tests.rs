@@ -376,6 +376,36 @@ fn cel_errors_fail_closed() {
 }
 
 #[test]
+fn cel_presence_tests_and_dotted_keys_avoid_errors() {
+    let p = policy(
+        r#"
+default = "allow"
+[[rule]]
+name = "payments"
+effect = "ask"
+when = "has(labels.team) && labels.team == 'payments'"
+[[rule]]
+name = "dotted"
+effect = "deny"
+when = "'a.b' in args && args['a.b'] == 'x'"
+"#,
+    );
+    assert_eq!(decide(&p, &req("x", json!({}))), (Effect::Allow, None));
+    assert_eq!(
+        decide(&p, &req("x", json!({})).label("team", "payments")),
+        (Effect::Ask, Some("payments".into()))
+    );
+    assert_eq!(
+        decide(&p, &req("x", json!({"a.b": "x"}))),
+        (Effect::Deny, Some("dotted".into()))
+    );
+    assert_eq!(
+        decide(&p, &req("x", json!({"a.b": "y"}))),
+        (Effect::Allow, None)
+    );
+}
+
+#[test]
 fn precedence_is_deny_then_ask_then_allow_whatever_the_order() {
     let rules = [
         ("allow-1", "allow"),

@@ -15,8 +15,12 @@ pub struct When {
 
 impl When {
     pub fn new(source: &str) -> Result<Self, String> {
-        let program =
-            Program::compile(source).map_err(|e| format!("invalid CEL expression: {e}"))?;
+        let program = Program::compile(source).map_err(|e| {
+            format!(
+                "invalid CEL expression: {}",
+                super::pattern::one_line(&e.to_string())
+            )
+        })?;
         Ok(Self {
             source: source.to_owned(),
             program,
