@@ -768,6 +768,12 @@ fn every_error_names_file_rule_and_field() {
             "invalid CEL",
         ),
         (
+            format!("{head}when = \"arg.x > 1\""),
+            named("r"),
+            "when",
+            "unknown variable `arg`",
+        ),
+        (
             format!("{head}timeout = \"soon\""),
             named("r"),
             "timeout",
