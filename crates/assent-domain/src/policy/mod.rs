@@ -104,6 +104,25 @@ pub struct RuleSummary {
     pub matchers: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk: Option<Risk>,
+    /// As written in the file's duration syntax, e.g. `30m`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalate_after: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub quorum: Vec<StageSummary>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub allow_self_review: bool,
+}
+
+/// One quorum stage of a listed rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StageSummary {
+    pub group: String,
+    pub min: u32,
 }
 
 /// A loaded policy. Cheap to share (`Arc<Policy>`); evaluation takes `&self`.
@@ -306,6 +325,20 @@ impl Policy {
                 effect: r.effect,
                 matchers: r.matcher_summary(),
                 reason: r.reason.clone(),
+                risk: r.risk,
+                timeout: r.timeout.map(|d| humantime::format_duration(d).to_string()),
+                escalate_after: r
+                    .escalate_after
+                    .map(|d| humantime::format_duration(d).to_string()),
+                quorum: r
+                    .quorum
+                    .iter()
+                    .map(|s| StageSummary {
+                        group: s.group.clone(),
+                        min: s.min,
+                    })
+                    .collect(),
+                allow_self_review: r.allow_self_review,
             })
             .collect()
     }

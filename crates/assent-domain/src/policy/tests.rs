@@ -680,6 +680,22 @@ fn rules_are_listed_with_their_matchers() {
         listed,
         json!({"name": "reads", "effect": "allow", "matchers": ["action = \"fs.read*\""]})
     );
+    assert_eq!(
+        serde_json::to_value(&rules[2]).unwrap(),
+        json!({
+            "name": "prod-deploys",
+            "effect": "ask",
+            "matchers": [
+                "action = \"deploy\"",
+                "args.env = \"prod*\"",
+                "when = \"args.replicas > 10 || labels.team == 'payments'\""
+            ],
+            "risk": "high",
+            "timeout": "30m",
+            "escalate_after": "10m",
+            "quorum": [{"group": "sre", "min": 2}, {"group": "security", "min": 1}]
+        })
+    );
 }
 
 fn assert_error(text: &str, rule: Option<RuleRef>, field: &str, needle: &str) {
