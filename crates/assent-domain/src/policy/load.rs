@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use globset::GlobSetBuilder;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 use toml::{Table, Value as Toml};
@@ -324,19 +323,20 @@ fn command_matcher(
     if globs.is_empty() {
         return Err(fail("command", "must list at least one glob".into()));
     }
-    let mut set = GlobSetBuilder::new();
+    let mut normalised = Vec::with_capacity(globs.len());
+    let mut compiled = Vec::with_capacity(globs.len());
     for (i, source) in globs.iter().enumerate() {
-        let normalised = source.split_whitespace().collect::<Vec<_>>().join(" ");
-        let glob = pattern::glob(&normalised)
-            .map_err(|message| fail(&format!("command[{i}]"), message))?;
-        set.add(glob);
+        let words = source.split_whitespace().collect::<Vec<_>>().join(" ");
+        compiled.push(
+            pattern::glob(&words).map_err(|message| fail(&format!("command[{i}]"), message))?,
+        );
+        normalised.push(words);
     }
-    let set = set
-        .build()
-        .map_err(|e| fail("command", format!("invalid globs: {e}")))?;
     Ok(CommandMatcher {
         globs: globs.to_vec(),
-        set,
+        normalised,
+        compiled,
+        slot: 0,
     })
 }
 

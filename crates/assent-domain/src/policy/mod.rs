@@ -8,6 +8,7 @@
 
 mod error;
 mod example;
+mod index;
 mod load;
 mod pattern;
 mod rule;
@@ -17,7 +18,6 @@ mod when;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use globset::{GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -27,7 +27,8 @@ pub use example::{Example, ExampleFailure, ExampleKind};
 use crate::approval::Risk;
 use crate::request::{CreateApproval, Placement};
 use example::Examples;
-use rule::{Facts, Rule};
+use index::{GlobIndex, GlobIndexBuilder};
+use rule::{CommandIndex, Facts, Rule};
 
 /// What a policy answers. Ordered by precedence: `Deny` > `Ask` > `Allow`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -103,6 +104,25 @@ pub struct RuleSummary {
     pub matchers: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk: Option<Risk>,
+    /// As written in the file's duration syntax, e.g. `30m`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalate_after: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub quorum: Vec<StageSummary>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub allow_self_review: bool,
+}
+
+/// One quorum stage of a listed rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StageSummary {
+    pub group: String,
+    pub min: u32,
 }
 
 /// A loaded policy. Cheap to share (`Arc<Policy>`); evaluation takes `&self`.
@@ -111,13 +131,12 @@ pub struct Policy {
     default: Effect,
     rules: Vec<Rule>,
     examples: Vec<Examples>,
-    /// Action globs of all rules that have one, to find candidate rules in
-    /// one pass instead of one match per rule.
-    action_index: GlobSet,
-    /// Rule index of each glob in `action_index`.
-    action_index_rules: Vec<usize>,
+    /// Action globs of all rules that have one (keyed by rule index), to
+    /// find candidate rules in one pass instead of one match per rule.
+    action_index: GlobIndex,
     /// Rules the index cannot rule out: no action matcher, or a regex one.
     unindexed: Vec<usize>,
+    command_index: CommandIndex,
     cel: Arc<cel::Env>,
 }
 
@@ -134,7 +153,16 @@ impl std::fmt::Debug for Policy {
 impl Default for Policy {
     /// No rules, default `ask`: what runs when no policy file is configured.
     fn default() -> Self {
-        Self::build(String::new(), Effect::Ask, Vec::new(), Vec::new())
+        Self {
+            source: String::new(),
+            default: Effect::Ask,
+            rules: Vec::new(),
+            examples: Vec::new(),
+            action_index: GlobIndex::default(),
+            unindexed: Vec::new(),
+            command_index: CommandIndex::default(),
+            cel: Arc::new(cel::Env::stdlib()),
+        }
     }
 }
 
@@ -148,7 +176,7 @@ impl Policy {
             loaded.default,
             loaded.rules,
             loaded.examples,
-        );
+        )?;
         if let Some(failure) = policy.run_examples().into_iter().next() {
             return Err(PolicyError::new(source, failure.to_string())
                 .in_rule(RuleRef::Name(failure.rule.clone()))
@@ -157,36 +185,53 @@ impl Policy {
         Ok(policy)
     }
 
-    fn build(source: String, default: Effect, rules: Vec<Rule>, examples: Vec<Examples>) -> Self {
-        let mut index = GlobSetBuilder::new();
-        let mut action_index_rules = Vec::new();
+    /// Builds the indexes over the compiled rules. Each glob compiled on its
+    /// own already; a combined set can still fail on regex size limits.
+    fn build(
+        source: String,
+        default: Effect,
+        mut rules: Vec<Rule>,
+        examples: Vec<Examples>,
+    ) -> Result<Self, PolicyError> {
+        let mut actions = GlobIndexBuilder::default();
         let mut unindexed = Vec::new();
-        for (i, rule) in rules.iter().enumerate() {
-            match rule.action.as_ref().and_then(|a| a.as_glob()) {
-                Some(glob) => {
-                    index.add(glob.clone());
-                    action_index_rules.push(i);
+        let mut commands = GlobIndexBuilder::default();
+        let mut slots = 0;
+        for (i, rule) in rules.iter_mut().enumerate() {
+            match &rule.action {
+                Some(action) if action.is_glob() => match pattern::glob(action.source()) {
+                    Ok(glob) => actions.add(action.source(), glob, i),
+                    Err(_) => unindexed.push(i),
+                },
+                _ => unindexed.push(i),
+            }
+            if let Some(command) = &mut rule.command {
+                command.slot = slots;
+                for (source, glob) in command.normalised.iter().zip(&command.compiled) {
+                    commands.add(source, glob.clone(), slots);
                 }
-                None => unindexed.push(i),
+                slots += 1;
             }
         }
-        // Every glob already compiled on its own, so the set builds too; if
-        // it somehow did not, fall back to checking every rule.
-        let action_index = index.build().unwrap_or_else(|_| {
-            unindexed = (0..rules.len()).collect();
-            action_index_rules.clear();
-            GlobSet::empty()
-        });
-        Self {
+        let too_big = |field: &str, e: globset::Error| {
+            PolicyError::new(&source, format!("the combined globs do not compile: {e}"))
+                .in_field(field)
+        };
+        let action_index = actions.build().map_err(|e| too_big("action", e))?;
+        let command_globs = commands.build().map_err(|e| too_big("command", e))?;
+        Ok(Self {
             source,
             default,
             rules,
             examples,
             action_index,
-            action_index_rules,
             unindexed,
+            command_index: CommandIndex {
+                globs: command_globs,
+                slots,
+            },
             cel: Arc::new(cel::Env::stdlib()),
-        }
+        })
     }
 
     /// The name the policy was loaded under (the file path).
@@ -202,7 +247,7 @@ impl Policy {
     /// Decides a request: the highest-precedence matching rule, the first
     /// in the file among equals, else the default.
     pub fn evaluate(&self, input: &Input<'_>) -> Evaluation {
-        let facts = Facts::new(input, &self.cel);
+        let facts = Facts::new(input, &self.cel, &self.command_index);
         let mut best: Option<&Rule> = None;
         for i in self.candidates(input.action) {
             let rule = &self.rules[i];
@@ -234,7 +279,7 @@ impl Policy {
 
     /// Names of every rule that matches, in file order (for explaining).
     pub fn matching_rules(&self, input: &Input<'_>) -> Vec<&str> {
-        let facts = Facts::new(input, &self.cel);
+        let facts = Facts::new(input, &self.cel, &self.command_index);
         self.rules
             .iter()
             .filter(|r| r.matches(&facts))
@@ -253,7 +298,7 @@ impl Policy {
             for (kind, list) in lists {
                 for (index, example) in list.iter().enumerate() {
                     let input = example.input();
-                    let matched = rule.matches(&Facts::new(&input, &self.cel));
+                    let matched = rule.matches(&Facts::new(&input, &self.cel, &self.command_index));
                     if matched != (kind == ExampleKind::Match) {
                         let got = self.evaluate(&input);
                         failures.push(ExampleFailure {
@@ -280,6 +325,20 @@ impl Policy {
                 effect: r.effect,
                 matchers: r.matcher_summary(),
                 reason: r.reason.clone(),
+                risk: r.risk,
+                timeout: r.timeout.map(|d| humantime::format_duration(d).to_string()),
+                escalate_after: r
+                    .escalate_after
+                    .map(|d| humantime::format_duration(d).to_string()),
+                quorum: r
+                    .quorum
+                    .iter()
+                    .map(|s| StageSummary {
+                        group: s.group.clone(),
+                        min: s.min,
+                    })
+                    .collect(),
+                allow_self_review: r.allow_self_review,
             })
             .collect()
     }
@@ -287,13 +346,9 @@ impl Policy {
     /// Indices of the rules whose action matcher does not exclude `action`,
     /// in file order.
     fn candidates(&self, action: &str) -> Vec<usize> {
-        let mut out: Vec<usize> = self
-            .action_index
-            .matches(action)
-            .into_iter()
-            .map(|g| self.action_index_rules[g])
-            .collect();
-        out.extend_from_slice(&self.unindexed);
+        let mut out = self.unindexed.clone();
+        self.action_index
+            .for_each_match(action, &mut Vec::new(), |rule| out.push(rule));
         out.sort_unstable();
         out
     }

@@ -1,7 +1,7 @@
 //! A compiled value pattern: a glob, or a regex when written `re:<regex>`.
 //! Both must match the whole value.
 
-use globset::{Glob, GlobBuilder, GlobMatcher};
+use globset::{Glob, GlobBuilder};
 use regex::Regex;
 
 /// Prefix that turns a pattern into a regular expression.
@@ -13,20 +13,41 @@ pub struct Pattern {
     kind: Kind,
 }
 
+/// Plain and prefix globs (most real patterns) skip the regex engine.
 #[derive(Debug, Clone)]
 enum Kind {
-    Glob(GlobMatcher),
+    Literal(String),
+    Prefix(String),
+    Glob(regex::bytes::Regex),
     Regex(Regex),
 }
+
+/// Characters that make a glob more than literal text.
+const GLOB_META: &[char] = &['*', '?', '[', ']', '{', '}', '\\'];
 
 impl Pattern {
     /// Compiles `source`; the error is a message for [`super::PolicyError`].
     pub fn new(source: &str) -> Result<Self, String> {
         let kind = match source.strip_prefix(REGEX_PREFIX) {
-            Some(re) => Kind::Regex(
-                Regex::new(&format!("^(?:{re})$")).map_err(|e| format!("invalid regex: {e}"))?,
-            ),
-            None => Kind::Glob(glob(source)?.compile_matcher()),
+            Some(re) => {
+                let invalid =
+                    |e: regex::Error| format!("invalid regex: {}", one_line(&e.to_string()));
+                // Checked alone first so the message quotes what was written.
+                Regex::new(re).map_err(invalid)?;
+                Kind::Regex(Regex::new(&format!("^(?:{re})$")).map_err(invalid)?)
+            }
+            None => {
+                let glob = glob(source)?;
+                match shape(source) {
+                    Shape::Literal => Kind::Literal(source.to_owned()),
+                    Shape::Prefix(prefix) => Kind::Prefix(prefix.to_owned()),
+                    Shape::Other => {
+                        let re = regex::bytes::Regex::new(glob.regex())
+                            .map_err(|e| format!("invalid glob: {e}"))?;
+                        Kind::Glob(re)
+                    }
+                }
+            }
         };
         Ok(Self {
             source: source.to_owned(),
@@ -36,7 +57,9 @@ impl Pattern {
 
     pub fn is_match(&self, value: &str) -> bool {
         match &self.kind {
-            Kind::Glob(glob) => glob.is_match(value),
+            Kind::Literal(literal) => value == literal,
+            Kind::Prefix(prefix) => value.starts_with(prefix.as_str()),
+            Kind::Glob(re) => re.is_match(value.as_bytes()),
             Kind::Regex(re) => re.is_match(value),
         }
     }
@@ -45,12 +68,36 @@ impl Pattern {
         &self.source
     }
 
-    /// The glob, when this pattern is one (for building a combined set).
-    pub fn as_glob(&self) -> Option<&Glob> {
-        match &self.kind {
-            Kind::Glob(glob) => Some(glob.glob()),
-            Kind::Regex(_) => None,
-        }
+    /// Whether this is a glob (not a regex), so it can go in a [`super::index::GlobIndex`].
+    pub fn is_glob(&self) -> bool {
+        !matches!(self.kind, Kind::Regex(_))
+    }
+}
+
+/// Error texts that draw carets over several lines, folded into one line.
+pub fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What a glob needs to be matched: plain text, a prefix (`abc*`), or a
+/// real glob.
+pub enum Shape<'a> {
+    Literal,
+    Prefix(&'a str),
+    Other,
+}
+
+pub fn shape(source: &str) -> Shape<'_> {
+    if !source.contains(GLOB_META) {
+        return Shape::Literal;
+    }
+    match source.strip_suffix('*') {
+        Some(prefix) if !prefix.contains(GLOB_META) => Shape::Prefix(prefix),
+        _ => Shape::Other,
     }
 }
 
@@ -77,6 +124,23 @@ mod tests {
         assert!(Pattern::new("prod-{eu,us}").unwrap().is_match("prod-us"));
         assert!(Pattern::new("a\\*").unwrap().is_match("a*"));
         assert!(!Pattern::new("a\\*").unwrap().is_match("ab"));
+    }
+
+    #[test]
+    fn fast_paths_agree_with_globset() {
+        let patterns = [
+            "deploy", "fs.read*", "a*b", "prod-?", "x[ab]", "{a,b}*", "a\\*", "", "*", "a**",
+        ];
+        let values = [
+            "deploy", "fs.read", "fs.readx", "ab", "axb", "prod-1", "xa", "a*", "", "a", "bz",
+        ];
+        for p in patterns {
+            let ours = Pattern::new(p).unwrap();
+            let theirs = glob(p).unwrap().compile_matcher();
+            for v in values {
+                assert_eq!(ours.is_match(v), theirs.is_match(v), "{p:?} on {v:?}");
+            }
+        }
     }
 
     #[test]

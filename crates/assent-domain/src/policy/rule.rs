@@ -5,11 +5,12 @@ use std::cell::OnceCell;
 use std::sync::Arc;
 use std::time::Duration;
 
-use globset::GlobSet;
+use globset::Glob;
 use serde_json::Value;
 
+use super::index::GlobIndex;
 use super::pattern::Pattern;
-use super::shell::{self, ShellError, SimpleCommand};
+use super::shell;
 use super::when::{Variables, When};
 use super::{Effect, Input};
 use crate::approval::{QuorumStage, Risk};
@@ -45,38 +46,98 @@ pub(crate) struct ArgMatcher {
 /// `command = [globs]`, applied shell-aware to `args.command`.
 #[derive(Debug)]
 pub(crate) struct CommandMatcher {
+    /// As written, for listings.
     pub globs: Vec<String>,
-    pub set: GlobSet,
+    /// Whitespace-normalised, and compiled, for the policy's command index.
+    pub normalised: Vec<String>,
+    pub compiled: Vec<Glob>,
+    /// This matcher's position in [`CommandIndex`].
+    pub slot: usize,
+}
+
+/// Every command glob of the policy in one index (keyed by matcher slot),
+/// so a command line is matched once per evaluation rather than per rule.
+#[derive(Debug, Default)]
+pub(crate) struct CommandIndex {
+    pub globs: GlobIndex,
+    pub slots: usize,
+}
+
+/// How `args.command` fares against every command matcher at once.
+enum CommandHits {
+    /// No `args.command` string: command matchers do not match.
+    Absent,
+    /// The line could not be split: fail closed.
+    Unparseable,
+    Parsed {
+        /// Per slot: some form of some simple command matched.
+        any: Vec<bool>,
+        /// Per slot: there is a simple command and every one's text matched.
+        every: Vec<bool>,
+    },
+}
+
+impl CommandHits {
+    fn compute(index: &CommandIndex, command: Option<&Value>) -> Self {
+        let Some(Value::String(line)) = command else {
+            return CommandHits::Absent;
+        };
+        let Ok(parts) = shell::split(line) else {
+            return CommandHits::Unparseable;
+        };
+        let mut any = vec![false; index.slots];
+        let mut every = vec![!parts.is_empty(); index.slots];
+        let mut row = vec![false; index.slots];
+        let mut scratch = Vec::new();
+        for part in &parts {
+            row.fill(false);
+            for (i, form) in part.seen_as.iter().enumerate() {
+                index.globs.for_each_match(form, &mut scratch, |slot| {
+                    any[slot] = true;
+                    // `seen_as[0]` is the command as written.
+                    if i == 0 {
+                        row[slot] = true;
+                    }
+                });
+            }
+            for (e, r) in every.iter_mut().zip(&row) {
+                *e &= *r;
+            }
+        }
+        CommandHits::Parsed { any, every }
+    }
 }
 
 /// What one evaluation knows about its request; the costly views (the
-/// split command line, the CEL variables) are built at most once, and only
-/// when a rule needs them.
+/// command hits, the CEL variables) are built at most once, and only when
+/// a rule needs them.
 pub(crate) struct Facts<'a> {
     input: &'a Input<'a>,
     env: &'a Arc<cel::Env>,
-    commands: OnceCell<Option<Result<Vec<SimpleCommand>, ShellError>>>,
+    command_index: &'a CommandIndex,
+    commands: OnceCell<CommandHits>,
     variables: OnceCell<Variables>,
 }
 
 impl<'a> Facts<'a> {
-    pub fn new(input: &'a Input<'a>, env: &'a Arc<cel::Env>) -> Self {
+    pub fn new(
+        input: &'a Input<'a>,
+        env: &'a Arc<cel::Env>,
+        command_index: &'a CommandIndex,
+    ) -> Self {
         Self {
             input,
             env,
+            command_index,
             commands: OnceCell::new(),
             variables: OnceCell::new(),
         }
     }
 
-    /// The split `args.command`; `None` when it is absent or not a string.
-    fn commands(&self) -> Option<&Result<Vec<SimpleCommand>, ShellError>> {
-        self.commands
-            .get_or_init(|| match self.input.args.get("command") {
-                Some(Value::String(line)) => Some(shell::split(line)),
-                _ => None,
-            })
-            .as_ref()
+    fn commands(&self) -> &CommandHits {
+        self.commands.get_or_init(|| {
+            CommandHits::compute(self.command_index, self.input.args.get("command"))
+        })
     }
 
     fn variables(&self) -> &Variables {
@@ -193,21 +254,13 @@ impl CommandMatcher {
     /// match. A line that cannot be split never satisfies an allow rule and
     /// always satisfies a deny/ask rule. A missing or non-string
     /// `args.command` matches neither.
-    fn matches(
-        &self,
-        effect: Effect,
-        commands: Option<&Result<Vec<SimpleCommand>, ShellError>>,
-    ) -> bool {
-        match (effect, commands) {
-            (_, None) => false,
-            (Effect::Allow, Some(Err(_))) => false,
-            (_, Some(Err(_))) => true,
-            (Effect::Allow, Some(Ok(parts))) => {
-                !parts.is_empty() && parts.iter().all(|p| self.set.is_match(&p.text))
-            }
-            (_, Some(Ok(parts))) => parts
-                .iter()
-                .any(|p| p.seen_as.iter().any(|form| self.set.is_match(form))),
+    fn matches(&self, effect: Effect, hits: &CommandHits) -> bool {
+        match (effect, hits) {
+            (_, CommandHits::Absent) => false,
+            (Effect::Allow, CommandHits::Unparseable) => false,
+            (_, CommandHits::Unparseable) => true,
+            (Effect::Allow, CommandHits::Parsed { every, .. }) => every[self.slot],
+            (_, CommandHits::Parsed { any, .. }) => any[self.slot],
         }
     }
 }

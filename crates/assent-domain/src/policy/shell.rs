@@ -144,12 +144,17 @@ impl Lexer<'_> {
                     end_word(&mut words, &mut word);
                     self.pos += 1;
                 }
-                '\n' | ';' | '|' => {
+                '\n' | ';' => {
                     self.end_command(&mut words, &mut word)?;
                     self.pos += 1;
                 }
-                '&' if word.after_redirect => {
-                    word.push('&');
+                // `2>&1` and `>|` (clobber) are redirections, not operators.
+                '&' | '|' if word.after_redirect => {
+                    word.push(c);
+                    self.pos += 1;
+                }
+                '|' => {
+                    self.end_command(&mut words, &mut word)?;
                     self.pos += 1;
                 }
                 '&' if self.peek_at(1) == Some('>') => {
@@ -819,6 +824,8 @@ mod tests {
             ("npm test 2>&1", &["npm test 2>&1"]),
             ("npm test &>/dev/null", &["npm test &>/dev/null"]),
             ("npm test >& log", &["npm test >& log"]),
+            ("npm test >| log", &["npm test >| log"]),
+            ("a '>'| b", &["a >", "b"]),
             ("git   push\t --force", &["git push --force"]),
             ("echo a # ; rm -rf /", &["echo a"]),
             ("echo a#b", &["echo a#b"]),

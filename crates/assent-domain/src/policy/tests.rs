@@ -376,6 +376,36 @@ fn cel_errors_fail_closed() {
 }
 
 #[test]
+fn cel_presence_tests_and_dotted_keys_avoid_errors() {
+    let p = policy(
+        r#"
+default = "allow"
+[[rule]]
+name = "payments"
+effect = "ask"
+when = "has(labels.team) && labels.team == 'payments'"
+[[rule]]
+name = "dotted"
+effect = "deny"
+when = "'a.b' in args && args['a.b'] == 'x'"
+"#,
+    );
+    assert_eq!(decide(&p, &req("x", json!({}))), (Effect::Allow, None));
+    assert_eq!(
+        decide(&p, &req("x", json!({})).label("team", "payments")),
+        (Effect::Ask, Some("payments".into()))
+    );
+    assert_eq!(
+        decide(&p, &req("x", json!({"a.b": "x"}))),
+        (Effect::Deny, Some("dotted".into()))
+    );
+    assert_eq!(
+        decide(&p, &req("x", json!({"a.b": "y"}))),
+        (Effect::Allow, None)
+    );
+}
+
+#[test]
 fn precedence_is_deny_then_ask_then_allow_whatever_the_order() {
     let rules = [
         ("allow-1", "allow"),
@@ -650,6 +680,22 @@ fn rules_are_listed_with_their_matchers() {
         listed,
         json!({"name": "reads", "effect": "allow", "matchers": ["action = \"fs.read*\""]})
     );
+    assert_eq!(
+        serde_json::to_value(&rules[2]).unwrap(),
+        json!({
+            "name": "prod-deploys",
+            "effect": "ask",
+            "matchers": [
+                "action = \"deploy\"",
+                "args.env = \"prod*\"",
+                "when = \"args.replicas > 10 || labels.team == 'payments'\""
+            ],
+            "risk": "high",
+            "timeout": "30m",
+            "escalate_after": "10m",
+            "quorum": [{"group": "sre", "min": 2}, {"group": "security", "min": 1}]
+        })
+    );
 }
 
 fn assert_error(text: &str, rule: Option<RuleRef>, field: &str, needle: &str) {
@@ -736,6 +782,12 @@ fn every_error_names_file_rule_and_field() {
             named("r"),
             "when",
             "invalid CEL",
+        ),
+        (
+            format!("{head}when = \"arg.x > 1\""),
+            named("r"),
+            "when",
+            "unknown variable `arg`",
         ),
         (
             format!("{head}timeout = \"soon\""),
@@ -899,6 +951,55 @@ fn input_from_a_create_request() {
     assert_eq!(p.evaluate(&Input::new(&other, "bot")).effect, Effect::Ask);
 }
 
+fn with_no_trailing_backslash(mut prefix: String) -> String {
+    if prefix.ends_with('\\') {
+        prefix.push('x');
+    }
+    prefix
+}
+
+/// Pieces of shell syntax, combined at random to reach the lexer's corners.
+const SHELL_TOKENS: &[&str] = &[
+    "npm test",
+    "echo",
+    " ",
+    "\t",
+    "'",
+    "\"",
+    "$(",
+    ")",
+    "(",
+    "`",
+    "\\",
+    ";",
+    "&",
+    "&&",
+    "|",
+    "||",
+    "#",
+    "\n",
+    "${",
+    "}",
+    "{",
+    "<(",
+    ">(",
+    ">",
+    "<",
+    "&>",
+    "2>&1",
+    "bash -c ",
+    "sh -c '",
+    "eval ",
+    "sudo ",
+    "env X=1 ",
+    "x",
+    "$'",
+    "$\"",
+    "\\`",
+    "timeout 5 ",
+    "<<EOF",
+];
+
 /// Words an allow rule `npm test*` accepts after `npm test`.
 fn safe_words() -> impl Strategy<Value = Vec<String>> {
     prop::collection::vec("[a-zA-Z0-9_./=:-]{1,12}", 0..6)
@@ -940,14 +1041,30 @@ proptest! {
     #[test]
     fn any_line_ending_in_rm_is_denied_or_refused(prefix in "[ -~\n]{0,40}") {
         // Whatever precedes it, a new line running `rm -rf /` is either seen
-        // (deny) or the whole line is refused (deny, fail closed); the only
-        // exception is a trailing backslash, which joins the lines in a shell.
-        prop_assume!(!prefix.ends_with('\\'));
+        // (deny) or the whole line is refused (deny, fail closed). A trailing
+        // backslash would join the lines in a shell too, so it is escaped away.
+        let prefix = with_no_trailing_backslash(prefix);
         let p = policy(
             "default = \"allow\"\n[[rule]]\nname = \"no-rm\"\neffect = \"deny\"\ncommand = [\"rm -rf*\"]",
         );
         let line = format!("{prefix}\nrm -rf /");
         prop_assert_eq!(effect(&p, &shell(&line)), Effect::Deny, "{:?}", line);
+    }
+
+    #[test]
+    fn shell_shaped_prefixes_never_let_a_new_line_through(
+        tokens in prop::collection::vec(prop::sample::select(SHELL_TOKENS.to_vec()), 0..12),
+    ) {
+        let prefix = with_no_trailing_backslash(tokens.concat());
+        let line = format!("{prefix}\nrm -rf /");
+        let allow = policy(
+            "default = \"ask\"\n[[rule]]\nname = \"t\"\neffect = \"allow\"\ncommand = [\"npm test*\", \"echo *\"]",
+        );
+        prop_assert_ne!(effect(&allow, &shell(&line)), Effect::Allow, "{:?}", line);
+        let deny = policy(
+            "default = \"allow\"\n[[rule]]\nname = \"no-rm\"\neffect = \"deny\"\ncommand = [\"rm -rf*\"]",
+        );
+        prop_assert_eq!(effect(&deny, &shell(&line)), Effect::Deny, "{:?}", line);
     }
 
     #[test]
