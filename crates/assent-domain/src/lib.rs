@@ -1,5 +1,6 @@
 //! Assent's domain: what an approval is, how it moves through its lifecycle,
-//! who may review it, and how the audit log chains its events.
+//! who may review it, what the policy answers for it, and how the audit log
+//! chains its events.
 //!
 //! Nothing here performs I/O or reads the clock: callers pass `now` in, so
 //! every rule is a pure function that tests can drive exhaustively.

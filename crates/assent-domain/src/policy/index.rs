@@ -136,7 +136,33 @@ impl GlobIndex {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn random_globs_agree_with_globset(
+            globs in prop::collection::vec("[ab .*?]{0,5}", 1..8),
+            values in prop::collection::vec("[ab .]{0,6}", 1..8),
+        ) {
+            let mut ours = GlobIndexBuilder::default();
+            let mut theirs = GlobSetBuilder::new();
+            for (id, g) in globs.iter().enumerate() {
+                let glob = pattern::glob(g).unwrap();
+                ours.add(g, glob.clone(), id);
+                theirs.add(glob);
+            }
+            let ours = ours.build().unwrap();
+            let theirs = theirs.build().unwrap();
+            for v in &values {
+                let mut got = Vec::new();
+                ours.for_each_match(v, &mut Vec::new(), |id| got.push(id));
+                got.sort_unstable();
+                prop_assert_eq!(got, theirs.matches(v.as_str()), "{:?} on {:?}", globs, v);
+            }
+        }
+    }
 
     #[test]
     fn agrees_with_globset() {

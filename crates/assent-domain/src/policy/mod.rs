@@ -170,19 +170,27 @@ impl Policy {
     /// Parses and compiles a policy file, then runs every rule's examples.
     /// `source` names the file in error messages; the caller reads the file.
     pub fn from_toml(text: &str, source: &str) -> Result<Policy, PolicyError> {
-        let loaded = load::load(text, source)?;
-        let policy = Self::build(
-            source.to_owned(),
-            loaded.default,
-            loaded.rules,
-            loaded.examples,
-        )?;
+        let policy = Self::compile(text, source)?;
         if let Some(failure) = policy.run_examples().into_iter().next() {
             return Err(PolicyError::new(source, failure.to_string())
                 .in_rule(RuleRef::Name(failure.rule.clone()))
                 .in_field(failure.field()));
         }
         Ok(policy)
+    }
+
+    /// Parses and compiles a policy file without running its examples, so
+    /// `assent policy test` can report every failing example through
+    /// [`Policy::run_examples`] instead of only the first. Serving code wants
+    /// [`Policy::from_toml`].
+    pub fn compile(text: &str, source: &str) -> Result<Policy, PolicyError> {
+        let loaded = load::load(text, source)?;
+        Self::build(
+            source.to_owned(),
+            loaded.default,
+            loaded.rules,
+            loaded.examples,
+        )
     }
 
     /// Builds the indexes over the compiled rules. Each glob compiled on its

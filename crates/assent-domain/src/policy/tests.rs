@@ -647,6 +647,46 @@ examples.no_match = [{ action = "x", requester = "ci-1", labels = { team = "web"
 fn run_examples_reports_every_failure() {
     let p = policy("[[rule]]\nname = \"r\"\neffect = \"ask\"\naction = \"a\"");
     assert!(p.run_examples().is_empty());
+    let text = r#"
+[[rule]]
+name = "a"
+effect = "deny"
+action = "a"
+examples.match = [{ action = "b" }, { action = "a" }]
+examples.no_match = [{ action = "a" }]
+[[rule]]
+name = "b"
+effect = "allow"
+action = "b"
+examples.match = [{ action = "c" }]
+"#;
+    assert!(Policy::from_toml(text, "p.toml").is_err());
+    let p = Policy::compile(text, "p.toml").unwrap();
+    let failures: Vec<_> = p
+        .run_examples()
+        .into_iter()
+        .map(|f| (f.rule, f.kind, f.index, f.got_effect, f.got_rule))
+        .collect();
+    assert_eq!(
+        failures,
+        [
+            (
+                "a".into(),
+                ExampleKind::Match,
+                0,
+                Effect::Allow,
+                Some("b".into())
+            ),
+            (
+                "a".into(),
+                ExampleKind::NoMatch,
+                0,
+                Effect::Deny,
+                Some("a".into())
+            ),
+            ("b".into(), ExampleKind::Match, 0, Effect::Ask, None),
+        ]
+    );
 }
 
 #[test]
