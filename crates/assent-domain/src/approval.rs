@@ -194,6 +194,17 @@ pub struct Approval {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub decided_at: Option<OffsetDateTime>,
     pub receipt: Option<String>,
+    /// When `approval.escalated` is due if still pending (from the rule's `escalate_after`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub escalate_at: Option<OffsetDateTime>,
+    /// Set once `approval.escalated` has been emitted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub escalated: bool,
     /// Whether the matching rule lets the requester review its own approval.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_self_review: bool,

@@ -333,6 +333,28 @@ pub fn expire(approval: &mut Approval, now: OffsetDateTime) -> Option<NewEvent> 
     ))
 }
 
+/// The actor recorded on `approval.escalated`.
+pub const ESCALATION_ACTOR: &str = "system:escalation";
+
+/// Marks a pending approval escalated once its `escalate_at` has passed;
+/// `None` if it is not due, not pending, or already escalated.
+pub fn escalate(approval: &mut Approval, now: OffsetDateTime) -> Option<NewEvent> {
+    let due = approval.escalate_at.filter(|at| *at <= now)?;
+    if approval.status != Status::Pending || approval.escalated {
+        return None;
+    }
+    approval.escalated = true;
+    Some(NewEvent {
+        kind: EventType::ApprovalEscalated,
+        actor: ESCALATION_ACTOR.to_owned(),
+        approval_id: Some(approval.id),
+        data: json!({
+            "escalate_at": due.format(&time::format_description::well_known::Rfc3339).ok(),
+            "rule": approval.rule,
+        }),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -680,6 +702,43 @@ mod tests {
         assert_eq!(
             (b.status, b.decision.unwrap().by),
             (Status::Approved, vec!["policy:default".to_string()])
+        );
+    }
+
+    #[test]
+    fn escalation_happens_once_when_due_and_only_while_pending() {
+        let placement = Placement {
+            escalate_after: Some(std::time::Duration::from_secs(10)),
+            ..Default::default()
+        };
+        let mut a = pending_with(placement.clone());
+        assert_eq!(a.escalate_at, Some(t(10)));
+        assert!(escalate(&mut a, t(9)).is_none());
+        let event = escalate(&mut a, t(10)).unwrap();
+        assert_eq!(
+            (event.kind, event.actor.as_str(), a.escalated),
+            (EventType::ApprovalEscalated, ESCALATION_ACTOR, true)
+        );
+        assert!(escalate(&mut a, t(11)).is_none(), "once");
+
+        let mut decided = pending_with(placement);
+        review(
+            &mut decided,
+            &approver("alice"),
+            ReviewRequest::approve(),
+            t(1),
+        )
+        .unwrap();
+        assert!(escalate(&mut decided, t(20)).is_none());
+
+        let late = Placement {
+            escalate_after: Some(std::time::Duration::from_secs(600)),
+            ..Default::default()
+        };
+        assert_eq!(
+            pending_with(late).escalate_at,
+            None,
+            "no escalation after the deadline"
         );
     }
 

@@ -224,6 +224,15 @@ impl CreateApproval {
             expires_at,
             decided_at: None,
             receipt: None,
+            escalate_at: placement
+                .escalate_after
+                .map(|after| {
+                    now + time::Duration::milliseconds(
+                        after.as_millis().min(i64::MAX as u128) as i64
+                    )
+                })
+                .filter(|at| *at < expires_at),
+            escalated: false,
             allow_self_review: placement.allow_self_review,
         }
     }

@@ -1,4 +1,5 @@
-//! The expiry sweep: expires pending approvals when their deadline passes.
+//! The sweep: expires pending approvals when their deadline passes and
+//! emits `approval.escalated` when their `escalate_at` does.
 //!
 //! It sleeps until the earliest pending deadline (re-checked at least every
 //! second), and a new approval wakes it only when its deadline comes before
@@ -66,10 +67,15 @@ pub async fn run(store: Arc<dyn Store>, schedule: Arc<Schedule>, shutdown: Cance
 async fn sweep(store: &dyn Store) -> Result<Duration, assent_store::StoreError> {
     loop {
         let expired = store.expire_due(now(), BATCH).await?;
-        if !expired.is_empty() {
-            tracing::debug!(count = expired.len(), "expired approvals");
+        let escalated = store.escalate_due(now(), BATCH).await?;
+        if !expired.is_empty() || !escalated.is_empty() {
+            tracing::debug!(
+                expired = expired.len(),
+                escalated = escalated.len(),
+                "sweep"
+            );
         }
-        if expired.len() < BATCH as usize {
+        if expired.len() < BATCH as usize && escalated.len() < BATCH as usize {
             break;
         }
     }

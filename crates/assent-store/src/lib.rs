@@ -67,7 +67,15 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Approval>, StoreError>;
 
-    /// The earliest deadline among pending approvals.
+    /// Emits `approval.escalated` for up to `limit` pending approvals whose
+    /// `escalate_at` is at or before `now`, once each.
+    async fn escalate_due(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Approval>, StoreError>;
+
+    /// The earliest expiry or escalation due among pending approvals.
     async fn next_deadline(&self) -> Result<Option<OffsetDateTime>, StoreError>;
 
     async fn create_token(

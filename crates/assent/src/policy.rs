@@ -47,7 +47,24 @@ pub async fn run(
             out.check(&result)?;
         }
         PolicyCommand::Test { file } => {
-            let policy = load(&file)?;
+            let text = read(&file)?;
+            let policy = Policy::compile(&text, &file.display().to_string())
+                .map_err(|e| CliError::Failed(e.to_string()))?;
+            let failures = policy.run_examples();
+            for failure in &failures {
+                eprintln!(
+                    "{}: rule {:?}: {}: {failure}",
+                    file.display(),
+                    failure.rule,
+                    failure.field()
+                );
+            }
+            if !failures.is_empty() {
+                return Err(CliError::Failed(format!(
+                    "{} example(s) failed",
+                    failures.len()
+                )));
+            }
             output::status(&format!(
                 "{}: {} rules load and every example passes",
                 file.display(),
@@ -58,10 +75,12 @@ pub async fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Loads a policy file; loading runs every rule's examples.
-pub fn load(path: &Path) -> Result<Policy, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
-    Policy::from_toml(&text, &path.display().to_string())
+fn read(path: &Path) -> Result<String, CliError> {
+    std::fs::read_to_string(path).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))
+}
+
+/// Loads a policy file as the gateway would (its examples must pass).
+fn load(path: &Path) -> Result<Policy, CliError> {
+    Policy::from_toml(&read(path)?, &path.display().to_string())
         .map_err(|e| CliError::Failed(e.to_string()))
 }

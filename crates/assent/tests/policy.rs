@@ -66,6 +66,18 @@ fn init_writes_a_starter_that_tests_clean_and_checks_offline() {
         "an allow rule never covers what is chained after it"
     );
 
+    let two_failing = "[[rule]]\nname = \"r\"\neffect = \"allow\"\naction = \"a\"\nexamples.match = [{ action = \"b\" }, { action = \"c\" }]\n";
+    std::fs::write(dir.path().join("failing.toml"), two_failing).unwrap();
+    let failing = assent(dir.path(), &["policy", "test", "failing.toml"]);
+    let stderr = String::from_utf8_lossy(&failing.stderr);
+    assert_eq!(failing.status.code(), Some(1));
+    assert!(
+        stderr.contains("examples.match[0]")
+            && stderr.contains("examples.match[1]")
+            && stderr.contains("2 example(s) failed"),
+        "{stderr}"
+    );
+
     std::fs::write(
         dir.path().join("broken.toml"),
         "[[rule]]\nname = \"r\"\neffect = \"allow\"\nargs = { env = \"re:(\" }\n",

@@ -115,7 +115,9 @@ async fn create_approval(
     }
     match state.store.create_approval(approval, idempotency).await? {
         CreateOutcome::Created(a) if a.status == Status::Pending => {
-            state.sweep.deadline_added(a.expires_at);
+            state
+                .sweep
+                .deadline_added(a.escalate_at.unwrap_or(a.expires_at));
             let location = format!("/v1/approvals/{}", a.id);
             Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(a)).into_response())
         }

@@ -339,3 +339,53 @@ async fn a_broken_reload_keeps_the_running_policy_and_a_good_one_takes_effect() 
         .count();
     assert_eq!(reloads, 1, "only the successful reload is recorded");
 }
+
+#[tokio::test]
+async fn escalation_is_emitted_once_when_the_rule_s_escalate_after_passes() {
+    let policy = "[[rule]]\nname = \"slow\"\neffect = \"ask\"\naction = \"deploy\"\ntimeout = \"1h\"\nescalate_after = \"1s\"\n";
+    let app = TestApp::spawn_with_policy(policy).await;
+    let (_, deploy) = create(&app, &app.agent, json!({"action": "deploy"})).await;
+    let (_, decided) = create(&app, &app.agent, json!({"action": "deploy"})).await;
+    let (id, decided_id) = (
+        deploy["id"].as_str().unwrap(),
+        decided["id"].as_str().unwrap(),
+    );
+    assert!(deploy["escalate_at"].as_str().is_some());
+    app.review(&app.approver, decided_id, "approve").await;
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    let escalations: Vec<Value> = app
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e["type"] == "approval.escalated")
+        .collect();
+    assert_eq!(
+        escalations.len(),
+        1,
+        "once, and only for the approval still pending: {escalations:?}"
+    );
+    assert_eq!(
+        (
+            escalations[0]["approval_id"].as_str(),
+            escalations[0]["actor"].as_str()
+        ),
+        (Some(id), Some("system:escalation"))
+    );
+    let (_, now) = app.get(&app.agent, id).await;
+    assert_eq!(
+        (now["status"].as_str(), now["escalated"].as_bool()),
+        (Some("pending"), Some(true))
+    );
+    let at = |v: &Value| {
+        time::OffsetDateTime::parse(
+            v.as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+    };
+    let late = at(&escalations[0]["at"]) - at(&deploy["escalate_at"]);
+    assert!(
+        late >= time::Duration::ZERO && late < time::Duration::seconds(1),
+        "escalated {late} after it was due"
+    );
+}

@@ -94,8 +94,8 @@ impl Change for CreateApproval {
         };
         let id = a.id.to_string();
         sqlx::query(
-            "INSERT INTO approvals (id, status, action, requester, session_id, run_id, created_at, expires_at, doc) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO approvals (id, status, action, requester, session_id, run_id, created_at, expires_at, escalate_at, doc) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&id)
         .bind(a.status.as_str())
@@ -105,6 +105,7 @@ impl Change for CreateApproval {
         .bind(&a.run_id)
         .bind(unix_millis(a.created_at))
         .bind(unix_millis(a.expires_at))
+        .bind(a.escalate_at.map(unix_millis))
         .bind(serde_json::to_string(&a)?)
         .execute(&mut ctx.conn)
         .await?;
@@ -419,5 +420,40 @@ impl Change for RecordEvent {
     async fn apply(self, ctx: &mut WriteCtx) -> Result<Answer<()>, StoreError> {
         ctx.append(self.event, self.now);
         Ok(Ok(()))
+    }
+}
+
+pub(crate) struct EscalateDue {
+    pub now: OffsetDateTime,
+    pub limit: u32,
+}
+
+#[async_trait]
+impl Change for EscalateDue {
+    type Output = Vec<Approval>;
+
+    async fn apply(self, ctx: &mut WriteCtx) -> Result<Answer<Vec<Approval>>, StoreError> {
+        let docs: Vec<String> = sqlx::query_scalar(
+            "SELECT doc FROM approvals WHERE status = 'pending' AND escalate_at <= $1 ORDER BY escalate_at LIMIT $2",
+        )
+        .bind(unix_millis(self.now))
+        .bind(i64::from(self.limit))
+        .fetch_all(&mut ctx.conn)
+        .await?;
+        let mut escalated = Vec::with_capacity(docs.len());
+        for doc in docs {
+            let mut approval = approval_from_doc(&doc)?;
+            let event = lifecycle::escalate(&mut approval, self.now);
+            sqlx::query("UPDATE approvals SET escalate_at = NULL, doc = $1 WHERE id = $2 AND status = 'pending'")
+                .bind(serde_json::to_string(&approval)?)
+                .bind(approval.id.to_string())
+                .execute(&mut ctx.conn)
+                .await?;
+            if let Some(event) = event {
+                ctx.append(event, self.now);
+                escalated.push(approval);
+            }
+        }
+        Ok(Ok(escalated))
     }
 }

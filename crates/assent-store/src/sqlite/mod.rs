@@ -198,11 +198,26 @@ impl Store for SqliteStore {
         self.writer.submit(changes::ExpireDue { now, limit }).await
     }
 
+    async fn escalate_due(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Approval>, StoreError> {
+        self.writer
+            .submit(changes::EscalateDue { now, limit })
+            .await
+    }
+
     async fn next_deadline(&self) -> Result<Option<OffsetDateTime>, StoreError> {
-        let ms: Option<i64> =
-            sqlx::query_scalar("SELECT MIN(expires_at) FROM approvals WHERE status = 'pending'")
-                .fetch_one(&self.readers)
-                .await?;
+        // Each MIN is one probe of its partial index.
+        let ms: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(due) FROM (\
+               SELECT MIN(expires_at) AS due FROM approvals WHERE status = 'pending' \
+               UNION ALL \
+               SELECT MIN(escalate_at) FROM approvals WHERE status = 'pending' AND escalate_at IS NOT NULL)",
+        )
+        .fetch_one(&self.readers)
+        .await?;
         Ok(ms.map(from_unix_millis))
     }
 
