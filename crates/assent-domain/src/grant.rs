@@ -165,11 +165,11 @@ impl Grant {
             self.approval_id,
             self.id
         );
-        crate::lifecycle::decide_by_grant(
+        crate::lifecycle::decide_at_once(
             approval,
             allow,
             format!("grant:{}", self.id),
-            reason,
+            Some(reason),
             now,
         )
     }

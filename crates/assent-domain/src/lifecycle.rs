@@ -153,21 +153,17 @@ pub fn decide_by_policy(
     reason: Option<String>,
     now: OffsetDateTime,
 ) -> NewEvent {
-    let outcome = if allow {
-        Terminal::Approved
-    } else {
-        Terminal::Rejected
-    };
     let by = format!("policy:{}", rule.unwrap_or("default"));
-    decide(approval, outcome, vec![by], reason, None, now)
+    decide_at_once(approval, allow, by, reason, now)
 }
 
-/// Decides a new approval at once as a grant remembers: `by` is `grant:<id>`.
-pub(crate) fn decide_by_grant(
+/// Decides a new approval before anyone reviews it: approved or rejected by
+/// `by` (`policy:<rule>` or `grant:<id>`).
+pub fn decide_at_once(
     approval: &mut Approval,
     allow: bool,
     by: String,
-    reason: String,
+    reason: Option<String>,
     now: OffsetDateTime,
 ) -> NewEvent {
     let outcome = if allow {
@@ -175,7 +171,7 @@ pub(crate) fn decide_by_grant(
     } else {
         Terminal::Rejected
     };
-    decide(approval, outcome, vec![by], Some(reason), None, now)
+    decide(approval, outcome, vec![by], reason, None, now)
 }
 
 /// Whether `who` may review at all, and which quorum stage (if any) an
