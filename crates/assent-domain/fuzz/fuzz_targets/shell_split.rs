@@ -1,6 +1,8 @@
 //! Fuzzes the hand-written shell splitter: it must never panic, and no line
 //! that runs `rm -rf /` on a line of its own may be allowed by a policy that
-//! only allows `npm test*` (run: `cargo fuzz run shell_split`).
+//! only allows `npm test*`. Run from `crates/assent-domain`:
+//! `cargo install cargo-fuzz`, then `RUSTC_BOOTSTRAP=1 cargo fuzz run shell_split`
+//! (the machine has only a stable toolchain; cargo-fuzz needs nightly flags).
 
 #![no_main]
 
