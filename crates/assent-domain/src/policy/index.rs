@@ -140,21 +140,25 @@ mod tests {
 
     use super::*;
 
+    /// Our index and globset's, over the same globs (ids are positions).
+    fn both<S: AsRef<str>>(globs: &[S]) -> (GlobIndex, globset::GlobSet) {
+        let mut ours = GlobIndexBuilder::default();
+        let mut theirs = GlobSetBuilder::new();
+        for (id, g) in globs.iter().enumerate() {
+            let glob = pattern::glob(g.as_ref()).unwrap();
+            ours.add(g.as_ref(), glob.clone(), id);
+            theirs.add(glob);
+        }
+        (ours.build().unwrap(), theirs.build().unwrap())
+    }
+
     proptest! {
         #[test]
         fn random_globs_agree_with_globset(
             globs in prop::collection::vec("[ab .*?]{0,5}", 1..8),
             values in prop::collection::vec("[ab .]{0,6}", 1..8),
         ) {
-            let mut ours = GlobIndexBuilder::default();
-            let mut theirs = GlobSetBuilder::new();
-            for (id, g) in globs.iter().enumerate() {
-                let glob = pattern::glob(g).unwrap();
-                ours.add(g, glob.clone(), id);
-                theirs.add(glob);
-            }
-            let ours = ours.build().unwrap();
-            let theirs = theirs.build().unwrap();
+            let (ours, theirs) = both(&globs);
             for v in &values {
                 let mut got = Vec::new();
                 ours.for_each_match(v, &mut Vec::new(), |id| got.push(id));
@@ -180,15 +184,7 @@ mod tests {
             "f*",
             "é*",
         ];
-        let mut ours = GlobIndexBuilder::default();
-        let mut theirs = GlobSetBuilder::new();
-        for (id, g) in globs.iter().enumerate() {
-            let glob = pattern::glob(g).unwrap();
-            ours.add(g, glob.clone(), id);
-            theirs.add(glob);
-        }
-        let ours = ours.build().unwrap();
-        let theirs = theirs.build().unwrap();
+        let (ours, theirs) = both(&globs);
         let values = [
             "deploy",
             "git push --force origin",
