@@ -26,10 +26,7 @@ fn callers(app: &TestApp) -> [String; 6] {
 
 /// A fresh pending approval requested by `bot` (the owner).
 async fn fresh(app: &TestApp) -> String {
-    app.create(&app.agent, json!({"action": "deploy"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    app.create_id(&app.agent, json!({"action": "deploy"})).await
 }
 
 async fn check(
@@ -280,10 +277,7 @@ async fn agents_list_only_their_own_approvals() {
 async fn a_requester_cannot_review_its_own_approval_even_as_admin() {
     let app = TestApp::spawn().await;
     for token in [&app.admin, &app.approver] {
-        let id = app.create(token, json!({"action": "deploy"})).await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let id = app.create_id(token, json!({"action": "deploy"})).await;
         let (status, problem) = app.review(token, &id, "approve").await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert!(

@@ -28,10 +28,7 @@ async fn raw(
 #[tokio::test]
 async fn malformed_bodies_are_refused_without_writing() {
     let app = TestApp::spawn().await;
-    let id = app.create(&app.agent, json!({"action": "deploy"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     let before = app.event_count().await;
     let json_ct = Some("application/json");
     let deep = format!(
@@ -210,10 +207,7 @@ async fn bad_ids_and_query_parameters_are_named() {
             "{path}: {problem}"
         );
     }
-    let id = app.create(&app.agent, json!({"action": "deploy"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     let (status, problem) = app
         .call(
             Method::GET,

@@ -11,15 +11,9 @@ use crate::support::{TestApp, assert_chain_verifies};
 #[tokio::test]
 async fn a_restart_keeps_everything_acknowledged() {
     let mut app = TestApp::spawn().await;
-    let approved = app.create(&app.agent, json!({"action": "deploy"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let approved = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     app.review(&app.approver, &approved, "approve").await;
-    let pending = app.create(&app.agent, json!({"action": "shell"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let pending = app.create_id(&app.agent, json!({"action": "shell"})).await;
     let expiring = app
         .create(
             &app.agent,
@@ -64,21 +58,10 @@ async fn a_restart_keeps_everything_acknowledged() {
     assert!(started.elapsed() < Duration::from_secs(4));
 
     // A waiter reconnecting after the restart gets the decision.
-    let req = app
-        .http
-        .get(app.url(&format!("/v1/approvals/{pending}?wait=30s")))
-        .bearer_auth(&app.agent);
-    let waiter = tokio::spawn(async move {
-        req.send()
-            .await
-            .unwrap()
-            .json::<serde_json::Value>()
-            .await
-            .unwrap()
-    });
+    let waiter = app.wait_in_background(&app.agent, &pending, "30s");
     tokio::time::sleep(Duration::from_millis(100)).await;
     app.review(&app.approver, &pending, "reject").await;
-    let woken = tokio::time::timeout(Duration::from_secs(5), waiter)
+    let (_, woken) = tokio::time::timeout(Duration::from_secs(5), waiter)
         .await
         .unwrap()
         .unwrap();
@@ -89,22 +72,8 @@ async fn a_restart_keeps_everything_acknowledged() {
 #[tokio::test]
 async fn shutdown_sends_long_polls_back_with_the_pending_approval() {
     let mut app = TestApp::spawn().await;
-    let id = app.create(&app.agent, json!({"action": "deploy"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let req = app
-        .http
-        .get(app.url(&format!("/v1/approvals/{id}?wait=60s")))
-        .bearer_auth(&app.agent);
-    let waiter = tokio::spawn(async move {
-        req.send()
-            .await
-            .unwrap()
-            .json::<serde_json::Value>()
-            .await
-            .unwrap()
-    });
+    let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;
+    let waiter = app.wait_in_background(&app.agent, &id, "60s");
     let events = app
         .http
         .get(app.url("/v1/events?after=0"))
@@ -124,7 +93,7 @@ async fn shutdown_sends_long_polls_back_with_the_pending_approval() {
         rest.contains("approval.requested"),
         "the open event stream got its history and then ended: {rest}"
     );
-    let answer = tokio::time::timeout(Duration::from_secs(5), waiter)
+    let (_, answer) = tokio::time::timeout(Duration::from_secs(5), waiter)
         .await
         .unwrap()
         .unwrap();

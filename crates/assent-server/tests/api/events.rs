@@ -88,10 +88,7 @@ const QUIET: Duration = Duration::from_millis(300);
 #[tokio::test]
 async fn history_then_live_in_seq_order() {
     let app = TestApp::spawn().await;
-    let first = app.create(&app.agent, json!({"action": "deploy"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let first = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     let before = app.event_count().await as i64;
     let mut stream = EventStream::open(&app, &app.approver, "?after=0", None).await;
     let history = stream.take(before as usize).await;
@@ -170,15 +167,9 @@ async fn agents_see_only_their_own_approvals_events() {
     let app = TestApp::spawn().await;
     let mut mine = EventStream::open(&app, &app.agent, "?after=0", None).await;
     let other = app
-        .create(&app.other_agent, json!({"action": "theirs"}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let own = app.create(&app.agent, json!({"action": "mine"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .create_id(&app.other_agent, json!({"action": "theirs"}))
+        .await;
+    let own = app.create_id(&app.agent, json!({"action": "mine"})).await;
     app.review(&app.approver, &other, "approve").await;
     app.review(&app.approver, &own, "reject").await;
     app.token("late", "agent", &[]).await;
@@ -216,10 +207,7 @@ async fn types_filter_the_stream_and_bad_parameters_are_named() {
         None,
     )
     .await;
-    let a = app.create(&app.agent, json!({"action": "deploy"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let a = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     app.review(&app.approver, &a, "approve").await;
     let (_, kind, _) = decisions.next(Duration::from_secs(5)).await.unwrap();
     assert_eq!(kind, "approval.approved");

@@ -8,10 +8,7 @@ use serde_json::{Value, json};
 use crate::support::{TestApp, assert_chain_verifies};
 
 async fn decide(app: &TestApp, token: &str, body: Value, review: Value) -> Value {
-    let id = app.create(&app.agent, body).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.create_id(&app.agent, body).await;
     let (status, decided) = app
         .call(
             Method::POST,
@@ -241,10 +238,7 @@ async fn grants_survive_a_restart() {
 #[tokio::test]
 async fn session_scope_needs_a_session() {
     let app = TestApp::spawn().await;
-    let id = app.create(&app.agent, json!({"action": "deploy"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     let (status, problem) = app
         .call(
             Method::POST,

@@ -7,20 +7,6 @@ use serde_json::{Value, json};
 
 use crate::support::{SHORT, TestApp, assert_chain_verifies, decode};
 
-/// Starts a long-poll on `id` and returns its handle.
-fn wait_in_background(
-    app: &TestApp,
-    token: &str,
-    id: &str,
-    wait: &str,
-) -> tokio::task::JoinHandle<(StatusCode, Value)> {
-    let req = app
-        .http
-        .get(app.url(&format!("/v1/approvals/{id}?wait={wait}")))
-        .bearer_auth(token);
-    tokio::spawn(async move { decode(req.send().await.unwrap()).await })
-}
-
 async fn settle() {
     tokio::time::sleep(Duration::from_millis(100)).await;
 }
@@ -63,7 +49,7 @@ async fn create_list_get_approve_wakes_the_waiter() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list["items"][0]["id"], id.as_str());
 
-    let waiter = wait_in_background(&app, &app.agent, &id, "30s");
+    let waiter = app.wait_in_background(&app.agent, &id, "30s");
     settle().await;
     assert!(!waiter.is_finished(), "the waiter holds while pending");
     let started = Instant::now();
@@ -100,15 +86,12 @@ async fn create_list_get_approve_wakes_the_waiter() {
 async fn reject_wakes_the_waiter_with_the_reason() {
     let app = TestApp::spawn().await;
     let id = app
-        .create(
+        .create_id(
             &app.agent,
             json!({"action": "shell", "args": {"command": "rm -rf /tmp/x"}}),
         )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let waiter = wait_in_background(&app, &app.agent, &id, "30s");
+        .await;
+    let waiter = app.wait_in_background(&app.agent, &id, "30s");
     settle().await;
     let (status, _) = app
         .call(
@@ -136,11 +119,8 @@ async fn reject_wakes_the_waiter_with_the_reason() {
 #[tokio::test]
 async fn cancel_wakes_the_waiter_and_terminal_cancel_is_a_conflict() {
     let app = TestApp::spawn().await;
-    let id = app.create(&app.agent, json!({"action": "deploy"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let waiter = wait_in_background(&app, &app.agent, &id, "30s");
+    let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;
+    let waiter = app.wait_in_background(&app.agent, &id, "30s");
     settle().await;
     let (status, cancelled) = app
         .call(
@@ -180,7 +160,7 @@ async fn a_two_second_timeout_expires_on_time_and_wakes_its_waiter() {
         )
         .await;
     let id = created["id"].as_str().unwrap().to_owned();
-    let waiter = wait_in_background(&app, &app.agent, &id, "30s");
+    let waiter = app.wait_in_background(&app.agent, &id, "30s");
     let started = Instant::now();
     let (status, woken) = tokio::time::timeout(SHORT, waiter).await.unwrap().unwrap();
     let took = started.elapsed();
@@ -205,10 +185,7 @@ async fn a_two_second_timeout_expires_on_time_and_wakes_its_waiter() {
 #[tokio::test]
 async fn long_poll_returns_the_pending_approval_when_the_wait_ends() {
     let app = TestApp::spawn().await;
-    let id = app.create(&app.agent, json!({"action": "deploy"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     let started = Instant::now();
     let (status, body) = app
         .call(
@@ -282,11 +259,8 @@ async fn list_pages_with_a_cursor_and_filters() {
     for i in 0..5 {
         let action = if i % 2 == 0 { "deploy" } else { "shell" };
         ids.push(
-            app.create(&app.agent, json!({"action": action, "run_id": "wf_1"}))
-                .await["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
+            app.create_id(&app.agent, json!({"action": action, "run_id": "wf_1"}))
+                .await,
         );
     }
     let mut seen = Vec::new();

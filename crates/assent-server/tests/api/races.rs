@@ -14,10 +14,7 @@ async fn fifty_concurrent_reviewers_make_one_decision() {
     for i in 0..50 {
         tokens.push(app.token(&format!("reviewer-{i}"), "approver", &[]).await);
     }
-    let id = app.create(&app.agent, json!({"action": "deploy"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     let mut tasks = Vec::new();
     for (i, token) in tokens.into_iter().enumerate() {
         let req = app

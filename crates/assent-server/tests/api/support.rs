@@ -141,6 +141,28 @@ impl TestApp {
         body
     }
 
+    /// A long-poll on `id` (`?wait=`), answered in the background.
+    pub fn wait_in_background(
+        &self,
+        token: &str,
+        id: &str,
+        wait: &str,
+    ) -> tokio::task::JoinHandle<(StatusCode, Value)> {
+        let req = self
+            .http
+            .get(self.url(&format!("/v1/approvals/{id}?wait={wait}")))
+            .bearer_auth(token);
+        tokio::spawn(async move { decode(req.send().await.unwrap()).await })
+    }
+
+    /// Creates a pending approval (201) and returns its id.
+    pub async fn create_id(&self, token: &str, body: Value) -> String {
+        self.create(token, body).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     pub async fn review(&self, token: &str, id: &str, decision: &str) -> (StatusCode, Value) {
         self.call(
             Method::POST,
