@@ -226,3 +226,46 @@ pub fn assert_chain_verifies(events: &[Value]) {
 }
 
 pub const SHORT: Duration = Duration::from_secs(10);
+
+/// Runs the Python script `tests/interop/<script>` with `args` and returns
+/// its output: tests against clients nobody here wrote. When python3 or one
+/// of `modules` is missing it prints why and returns `None` (the test is
+/// skipped) — unless `ASSENT_INTEROP=1`, which `.ci/run` sets, demands them.
+pub async fn python_interop(
+    script: &str,
+    modules: &[&str],
+    args: &[&str],
+) -> Option<std::process::Output> {
+    let required = std::env::var("ASSENT_INTEROP").is_ok_and(|v| v == "1");
+    let probe = tokio::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!("import {}", modules.join(", ")))
+        .output()
+        .await;
+    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
+        let why = match &probe {
+            Ok(out) => String::from_utf8_lossy(&out.stderr).into_owned(),
+            Err(e) => format!("python3: {e}"),
+        };
+        assert!(
+            !required,
+            "ASSENT_INTEROP=1 but the interop client is missing: {why}"
+        );
+        println!(
+            "SKIPPED {script}: python3 with {modules:?} not found \
+             (pip install -r tests/interop/requirements.txt, then ASSENT_INTEROP=1): {why}"
+        );
+        return None;
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/interop")
+        .join(script);
+    let output = tokio::process::Command::new("python3")
+        .arg(path)
+        .args(args)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    Some(output)
+}
