@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use assent_domain::request::TimeoutLimits;
+use assent_store::StoreOptions;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::magic::RelativePathBuf;
@@ -15,10 +16,12 @@ use crate::serve::ServeOptions;
 
 /// Environment variables read as configuration keys (`ASSENT_<KEY>`).
 /// Others with the prefix (`ASSENT_URL`, `ASSENT_TOKEN`) belong to the CLI.
-const ENV_KEYS: [&str; 9] = [
+const ENV_KEYS: [&str; 11] = [
     "listen",
     "data_dir",
     "database_url",
+    "database_max_connections",
+    "database_connect_timeout",
     "default_timeout",
     "max_timeout",
     "max_body_bytes",
@@ -34,8 +37,13 @@ pub struct Config {
     pub listen: String,
     /// Where the SQLite database and the bootstrap admin token live.
     pub data_dir: PathBuf,
-    /// `sqlite://PATH`; defaults to `<data_dir>/assent.db`.
+    /// `sqlite://PATH` or `postgres://…`; defaults to `<data_dir>/assent.db`.
     pub database_url: Option<String>,
+    /// Most read connections per instance (PostgreSQL).
+    pub database_max_connections: u32,
+    /// How long a request waits for a database connection before 503.
+    #[serde(with = "humantime_serde")]
+    pub database_connect_timeout: Duration,
     /// Timeout of an approval whose request and rule give none.
     #[serde(with = "humantime_serde")]
     pub default_timeout: Duration,
@@ -69,6 +77,8 @@ impl Default for Config {
             listen: "127.0.0.1:8470".into(),
             data_dir: PathBuf::from("./assent-data"),
             database_url: None,
+            database_max_connections: 16,
+            database_connect_timeout: Duration::from_secs(5),
             default_timeout: Duration::from_secs(3600),
             max_timeout: Duration::from_secs(7 * 24 * 3600),
             max_body_bytes: 256 * 1024,
@@ -137,11 +147,17 @@ impl Config {
             return Err("configuration: max_body_bytes must be at least 1024".into());
         }
         if let Some(url) = &self.database_url
-            && !url.starts_with("sqlite:")
+            && !["sqlite:", "postgres:", "postgresql:"]
+                .iter()
+                .any(|scheme| url.starts_with(scheme))
         {
-            return Err(format!(
-                "configuration: database_url {url:?} is not supported by this build (use sqlite://PATH)"
-            ));
+            return Err("configuration: database_url must be sqlite://PATH or postgres://…".into());
+        }
+        if self.database_max_connections == 0 || self.database_connect_timeout.is_zero() {
+            return Err(
+                "configuration: database_max_connections and database_connect_timeout must be positive"
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -156,6 +172,13 @@ impl Config {
         self.database_url
             .clone()
             .unwrap_or_else(|| sqlite_url(&self.data_dir.join("assent.db")))
+    }
+
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            max_connections: self.database_max_connections,
+            connect_timeout: self.database_connect_timeout,
+        }
     }
 
     /// Where the policy file is, resolved.

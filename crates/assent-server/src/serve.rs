@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use assent_store::SqlStore;
 use assent_store::Store;
-use assent_store::sqlite::SqliteStore;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -100,7 +100,8 @@ impl Server {
         create_data_dir(&config)?;
         let policy =
             Arc::new(RunningPolicy::load(config.policy_path()).map_err(ServeError::Config)?);
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database_url()).await?);
+        let store: Arc<dyn Store> =
+            Arc::new(SqlStore::open(&config.database_url(), config.store_options()).await?);
         if let Some(path) = bootstrap_admin(store.as_ref(), &config.data_dir)
             .await
             .map_err(ServeError::Io)?

@@ -1,4 +1,5 @@
-//! Assent's storage: one [`Store`] trait, one module per backend.
+//! Assent's storage: one [`Store`] trait and its SQL implementation, which
+//! runs on SQLite and PostgreSQL.
 //!
 //! Every change and the events recording it are written in one transaction;
 //! after commit the store publishes a [`Committed`] notice so the server can
@@ -6,7 +7,7 @@
 
 mod error;
 mod model;
-pub mod sqlite;
+mod sql;
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ pub use error::StoreError;
 pub use model::{
     ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, TokenRecord,
 };
+pub use sql::{SqlStore, StoreOptions};
 
 /// How many committed notices a slow subscriber may fall behind before it
 /// sees `Lagged` and must re-read the store.

@@ -1,4 +1,5 @@
-//! Store contract tests: what every backend must do, run against real databases.
+//! Store contract tests: what every backend must do, run against real
+//! databases — each test on SQLite and, in the PostgreSQL suite, on PostgreSQL.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,8 +10,9 @@ use assent_domain::timestamp::to_millis_precision;
 use assent_domain::{
     CreateApproval, EventType, LifecycleError, Principal, ReviewRequest, Role, Status,
 };
-use assent_store::sqlite::SqliteStore;
 use assent_store::{ApprovalFilter, CreateOutcome, IdempotencyKey, Store, StoreError};
+use assent_store::{SqlStore, StoreOptions};
+use assent_testdb::{Backend, TestDb};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -18,17 +20,6 @@ const LIMITS: TimeoutLimits = TimeoutLimits {
     default: Duration::from_secs(3600),
     max: Duration::from_secs(7 * 86400),
 };
-
-struct Db {
-    _dir: tempfile::TempDir,
-    url: String,
-}
-
-fn sqlite_db() -> Db {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("assent.db").display());
-    Db { _dir: dir, url }
-}
 
 fn now() -> OffsetDateTime {
     to_millis_precision(OffsetDateTime::now_utc())
@@ -76,10 +67,11 @@ async fn all_events(store: &dyn Store) -> Vec<assent_domain::Event> {
     store.events_after(0, 100_000).await.unwrap()
 }
 
-#[tokio::test]
-async fn create_get_and_list_with_filters_and_paging() {
-    let db = sqlite_db();
-    let store = SqliteStore::open(&db.url).await.unwrap();
+async fn create_get_and_list_with_filters_and_paging(backend: Backend) {
+    let db = TestDb::create(backend, None).await;
+    let store = SqlStore::open(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
     let mut ids = Vec::new();
     for i in 0..7 {
         let mut a = new_approval(if i % 2 == 0 { "deploy" } else { "shell" }, "bot", None);
@@ -144,10 +136,11 @@ async fn create_get_and_list_with_filters_and_paging() {
     assert_eq!(store.list_approvals(&both).await.unwrap().items.len(), 1);
 }
 
-#[tokio::test]
-async fn idempotency_key_replays_same_body_and_refuses_another() {
-    let db = sqlite_db();
-    let store = SqliteStore::open(&db.url).await.unwrap();
+async fn idempotency_key_replays_same_body_and_refuses_another(backend: Backend) {
+    let db = TestDb::create(backend, None).await;
+    let store = SqlStore::open(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
     let key = |body: &str| {
         Some(IdempotencyKey {
             key: "k1".into(),
@@ -187,10 +180,13 @@ async fn idempotency_key_replays_same_body_and_refuses_another() {
     );
 }
 
-#[tokio::test]
-async fn fifty_concurrent_reviews_make_exactly_one_decision() {
-    let db = sqlite_db();
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db.url).await.unwrap());
+async fn fifty_concurrent_reviews_make_exactly_one_decision(backend: Backend) {
+    let db = TestDb::create(backend, None).await;
+    let store: Arc<dyn Store> = Arc::new(
+        SqlStore::open(db.url(), StoreOptions::default())
+            .await
+            .unwrap(),
+    );
     let a = create(store.as_ref(), "deploy", "bot").await;
     let mut tasks = Vec::new();
     for i in 0..50 {
@@ -225,10 +221,11 @@ async fn fifty_concurrent_reviews_make_exactly_one_decision() {
     verify_chain(ChainHead::default(), &events).unwrap();
 }
 
-#[tokio::test]
-async fn a_commit_publishes_its_events_and_decisions() {
-    let db = sqlite_db();
-    let store = SqliteStore::open(&db.url).await.unwrap();
+async fn a_commit_publishes_its_events_and_decisions(backend: Backend) {
+    let db = TestDb::create(backend, None).await;
+    let store = SqlStore::open(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
     let mut changes = store.subscribe();
     let a = create(&store, "deploy", "bot").await;
     let requested = changes.recv().await.unwrap();
@@ -247,10 +244,11 @@ async fn a_commit_publishes_its_events_and_decisions() {
     );
 }
 
-#[tokio::test]
-async fn overdue_approvals_expire_and_refuse_reviews_with_expired() {
-    let db = sqlite_db();
-    let store = SqliteStore::open(&db.url).await.unwrap();
+async fn overdue_approvals_expire_and_refuse_reviews_with_expired(backend: Backend) {
+    let db = TestDb::create(backend, None).await;
+    let store = SqlStore::open(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
     let a = match store
         .create_approval(new_approval("deploy", "bot", Some(1)), None)
         .await
@@ -294,25 +292,29 @@ async fn overdue_approvals_expire_and_refuse_reviews_with_expired() {
     );
 }
 
-#[tokio::test]
-async fn reopening_continues_the_chain() {
-    let db = sqlite_db();
+async fn reopening_continues_the_chain(backend: Backend) {
+    let db = TestDb::create(backend, None).await;
     {
-        let store = SqliteStore::open(&db.url).await.unwrap();
+        let store = SqlStore::open(db.url(), StoreOptions::default())
+            .await
+            .unwrap();
         create(&store, "deploy", "bot").await;
         create(&store, "deploy", "bot").await;
     }
-    let store = SqliteStore::open(&db.url).await.unwrap();
+    let store = SqlStore::open(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
     create(&store, "shell", "bot").await;
     let events = all_events(&store).await;
     assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
     verify_chain(ChainHead::default(), &events).unwrap();
 }
 
-#[tokio::test]
-async fn token_names_are_unique_and_revocation_removes_the_token() {
-    let db = sqlite_db();
-    let store = SqliteStore::open(&db.url).await.unwrap();
+async fn token_names_are_unique_and_revocation_removes_the_token(backend: Backend) {
+    let db = TestDb::create(backend, None).await;
+    let store = SqlStore::open(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
     let token = |hash: &str| assent_store::NewToken {
         name: "ci-bot".into(),
         token_sha256: hash.into(),
@@ -340,10 +342,11 @@ async fn token_names_are_unique_and_revocation_removes_the_token() {
     );
 }
 
-#[tokio::test]
-async fn an_approval_decided_before_it_is_stored_records_its_decision() {
-    let db = sqlite_db();
-    let store = SqliteStore::open(&db.url).await.unwrap();
+async fn an_approval_decided_before_it_is_stored_records_its_decision(backend: Backend) {
+    let db = TestDb::create(backend, None).await;
+    let store = SqlStore::open(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
     let mut a = new_approval("shell", "bot", None);
     assent_domain::lifecycle::decide_by_policy(
         &mut a,
@@ -375,10 +378,13 @@ async fn an_approval_decided_before_it_is_stored_records_its_decision() {
     );
 }
 
-#[tokio::test]
-async fn grants_are_matched_without_side_effects_and_events_can_be_recorded_alone() {
-    let db = sqlite_db();
-    let store = SqliteStore::open(&db.url).await.unwrap();
+async fn grants_are_matched_without_side_effects_and_events_can_be_recorded_alone(
+    backend: Backend,
+) {
+    let db = TestDb::create(backend, None).await;
+    let store = SqlStore::open(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
     let mut a = new_approval("deploy", "bot", None);
     a.session_id = Some("s1".into());
     let CreateOutcome::Created(a) = store.create_approval(a, None).await.unwrap() else {
@@ -421,4 +427,110 @@ async fn grants_are_matched_without_side_effects_and_events_can_be_recorded_alon
         (before + 1, EventType::PolicyReloaded)
     );
     verify_chain(ChainHead::default(), &events).unwrap();
+}
+
+/// Runs each contract test once per backend.
+macro_rules! on_every_backend {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $test() {
+                super::$test(super::Backend::Sqlite).await
+            })*
+        }
+        #[cfg(postgres_suite)]
+        mod postgres {
+            $(#[tokio::test]
+            async fn $test() {
+                super::$test(super::Backend::Postgres).await
+            })*
+        }
+    };
+}
+
+on_every_backend!(
+    create_get_and_list_with_filters_and_paging,
+    idempotency_key_replays_same_body_and_refuses_another,
+    fifty_concurrent_reviews_make_exactly_one_decision,
+    a_commit_publishes_its_events_and_decisions,
+    overdue_approvals_expire_and_refuse_reviews_with_expired,
+    reopening_continues_the_chain,
+    token_names_are_unique_and_revocation_removes_the_token,
+    an_approval_decided_before_it_is_stored_records_its_decision,
+    grants_are_matched_without_side_effects_and_events_can_be_recorded_alone,
+);
+
+#[cfg(not(postgres_suite))]
+#[test]
+fn postgres_suite_skipped() {
+    assent_testdb::report_postgres_suite_skipped("store contract");
+}
+
+/// Two stores on one PostgreSQL database behave as one: every commit on
+/// either reaches both feeds once, in `seq` order, with no gaps; racing
+/// reviews through both make one decision; the chain stays one chain.
+#[cfg(postgres_suite)]
+#[tokio::test]
+async fn two_instances_share_one_gapless_chain_and_feed() {
+    let db = TestDb::create(Backend::Postgres, None).await;
+    let a: Arc<dyn Store> = Arc::new(
+        SqlStore::open(db.url(), StoreOptions::default())
+            .await
+            .unwrap(),
+    );
+    let b: Arc<dyn Store> = Arc::new(
+        SqlStore::open(db.url(), StoreOptions::default())
+            .await
+            .unwrap(),
+    );
+    let mut feed_b = b.subscribe();
+    let mut feed_a = a.subscribe();
+
+    let mut creates = Vec::new();
+    for i in 0..40 {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        creates.push(tokio::spawn(async move {
+            create(store.as_ref(), "deploy", "bot").await
+        }));
+    }
+    let mut ids = Vec::new();
+    for c in creates {
+        ids.push(c.await.unwrap().id);
+    }
+    let target = ids[0];
+    let (on_a, on_b) = tokio::join!(
+        a.review(target, approver("alice"), ReviewRequest::approve(), now()),
+        b.review(target, approver("bob"), ReviewRequest::reject(), now()),
+    );
+    assert_eq!(
+        [on_a.is_ok(), on_b.is_ok()]
+            .iter()
+            .filter(|ok| **ok)
+            .count(),
+        1,
+        "one of two racing reviews decides: {on_a:?} {on_b:?}"
+    );
+
+    let events = all_events(a.as_ref()).await;
+    verify_chain(ChainHead::default(), &events).unwrap();
+    let last = events.last().unwrap().seq;
+    assert_eq!(
+        events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=last).collect::<Vec<_>>(),
+        "seq is gapless across instances"
+    );
+    for (name, feed) in [("a", &mut feed_a), ("b", &mut feed_b)] {
+        let mut seen = Vec::new();
+        let mut decided = Vec::new();
+        while seen.last() != Some(&last) {
+            let notice = tokio::time::timeout(Duration::from_secs(10), feed.recv())
+                .await
+                .unwrap_or_else(|_| panic!("feed {name} stalled after {seen:?}"))
+                .unwrap();
+            seen.extend(notice.events.iter().map(|e| e.seq));
+            decided.extend(notice.decided.iter().map(|a| a.id));
+        }
+        assert_eq!(seen, (1..=last).collect::<Vec<_>>(), "feed {name}");
+        assert_eq!(decided, [target], "feed {name} carries the decision");
+    }
 }

@@ -1,4 +1,8 @@
-//! HTTP integration tests: the real server on port 0 over real SQLite files.
+//! HTTP integration tests: the real server on port 0 over real SQLite
+//! files. `tests/api_postgres` runs the same modules on PostgreSQL.
+
+/// The database every `TestApp` of this suite runs on.
+const BACKEND: assent_testdb::Backend = assent_testdb::Backend::Sqlite;
 
 mod support;
 

@@ -1,10 +1,11 @@
-//! `TestApp`: a running gateway in a temporary data dir, with tokens for
-//! every role and typed helpers.
+//! `TestApp`: a running gateway in a temporary data dir, on the suite's
+//! backend (`crate::BACKEND`), with tokens for every role and typed helpers.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use assent_server::{Config, Server};
+use assent_testdb::TestDb;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -22,14 +23,18 @@ pub struct TestApp {
     pub approver: String,
     /// approver `bob`
     pub approver2: String,
+    /// Dropped last: the server must stop before its database goes.
+    pub db: TestDb,
 }
 
-/// A gateway on a free port in `dir`, running `dir/policy.toml` when it exists.
-pub fn config(dir: &Path) -> Config {
+/// A gateway on a free port in `dir` on `db`, running `dir/policy.toml`
+/// when it exists.
+pub fn config(dir: &Path, db: &TestDb) -> Config {
     let policy = dir.join("policy.toml");
     Config {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.to_path_buf(),
+        database_url: Some(db.url().to_owned()),
         policy: policy.exists().then(|| policy.into()),
         ..Config::default()
     }
@@ -50,7 +55,8 @@ impl TestApp {
         if let Some(text) = policy {
             std::fs::write(dir.path().join("policy.toml"), text).unwrap();
         }
-        let server = Server::start(config(dir.path())).await.unwrap();
+        let db = TestDb::create(crate::BACKEND, Some(dir.path())).await;
+        let server = Server::start(config(dir.path(), &db)).await.unwrap();
         let admin = std::fs::read_to_string(dir.path().join("admin.token"))
             .unwrap()
             .trim()
@@ -65,6 +71,7 @@ impl TestApp {
             other_agent: String::new(),
             approver: String::new(),
             approver2: String::new(),
+            db,
         };
         app.agent = app.token("bot", "agent", &[]).await;
         app.other_agent = app.token("other-bot", "agent", &[]).await;
@@ -78,7 +85,9 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.shutdown().await.unwrap();
         }
-        let server = Server::start(config(self.dir.path())).await.unwrap();
+        let server = Server::start(config(self.dir.path(), &self.db))
+            .await
+            .unwrap();
         self.base = format!("http://{}", server.addr());
         self.server = Some(server);
     }

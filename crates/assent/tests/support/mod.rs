@@ -26,8 +26,12 @@ pub const EXIT_PENDING: i32 = 13;
 pub struct Gateway {
     pub child: Child,
     pub url: String,
+    /// The bootstrap admin token; empty when the database already had
+    /// tokens (a second instance on a shared database).
     pub admin: String,
     pub dir: TempDir,
+    /// The extra `serve` flags, kept for restarts.
+    args: Vec<String>,
 }
 
 impl Gateway {
@@ -42,17 +46,26 @@ impl Gateway {
         Gateway::start_in(dir)
     }
 
+    /// A gateway on the database at `database_url` (several may share one).
+    pub fn start_on(database_url: &str) -> Gateway {
+        Gateway::start_with_args(tempfile::tempdir().unwrap(), &["--database", database_url])
+    }
+
     fn start_in(dir: TempDir) -> Gateway {
-        let (child, url) = launch(dir.path(), "127.0.0.1:0");
+        Gateway::start_with_args(dir, &[])
+    }
+
+    fn start_with_args(dir: TempDir, args: &[&str]) -> Gateway {
+        let (child, url) = launch_with(dir.path(), "127.0.0.1:0", args);
         let admin = std::fs::read_to_string(dir.path().join("admin.token"))
-            .unwrap()
-            .trim()
-            .to_owned();
+            .map(|token| token.trim().to_owned())
+            .unwrap_or_default();
         Gateway {
             child,
             url,
             admin,
             dir,
+            args: args.iter().map(|a| a.to_string()).collect(),
         }
     }
 
@@ -61,7 +74,8 @@ impl Gateway {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
         let listen = self.url.trim_start_matches("http://").to_owned();
-        let (child, url) = launch(self.dir.path(), &listen);
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let (child, url) = launch_with(self.dir.path(), &listen, &args);
         assert_eq!(url, self.url);
         self.child = child;
     }
@@ -116,10 +130,16 @@ impl Drop for Gateway {
 /// Starts `assent serve` (with `dir/policy.toml` when there is one) and
 /// returns it with its URL once it accepts connections.
 pub fn launch(dir: &Path, listen: &str) -> (Child, String) {
+    launch_with(dir, listen, &[])
+}
+
+/// `launch` with more `serve` flags.
+pub fn launch_with(dir: &Path, listen: &str, args: &[&str]) -> (Child, String) {
     let mut serve = Command::new(BIN);
     serve
         .args(["serve", "--listen", listen, "--data-dir"])
-        .arg(dir);
+        .arg(dir)
+        .args(args);
     if dir.join("policy.toml").exists() {
         serve.arg("--policy").arg(dir.join("policy.toml"));
     }

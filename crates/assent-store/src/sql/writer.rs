@@ -1,6 +1,12 @@
-//! Group commit: one task owns the only writing connection and runs every
-//! change queued while the previous commit was on disk in one transaction,
-//! so one fsync acknowledges many changes.
+//! Group commit: one task owns this instance's writing connection and runs
+//! every change queued while the previous commit was on disk in one
+//! transaction, so one fsync acknowledges many changes.
+//!
+//! Each batch first takes the backend's write lock (`Backend::begin_batch`):
+//! on SQLite the database's own, on PostgreSQL an advisory lock that
+//! serializes every instance's batches, so `seq` stays gapless and the hash
+//! chain linear across instances while reads run in parallel. A connection
+//! that failed is replaced before the next batch.
 //!
 //! A change answers its caller with an [`Answer`] — a result or a refusal.
 //! A refusal is decided before the change writes anything it does not mean
@@ -16,10 +22,12 @@ use std::sync::Arc;
 use assent_domain::event::ChainHead;
 use assent_domain::{Approval, NewEvent};
 use async_trait::async_trait;
-use sqlx::{Connection, SqliteConnection};
+use sqlx::{AnyConnection, Connection};
 use time::OffsetDateTime;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
+use super::backend::Backend;
+use super::feed::Feed;
 use crate::{Committed, StoreError};
 
 /// Most changes one transaction takes; bounds the latency a batch adds.
@@ -32,7 +40,7 @@ const EVENTS_PER_STATEMENT: usize = 500;
 
 /// The writer's state, handed to each change in turn.
 pub(crate) struct WriteCtx {
-    pub conn: SqliteConnection,
+    pub conn: AnyConnection,
     head: ChainHead,
     committed: Committed,
 }
@@ -120,11 +128,13 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task on `conn`, whose chain ends at `head`.
+    /// Starts the writer task on `conn`, whose chain ends at `head`; it
+    /// publishes each commit to `feed`.
     pub fn start(
-        conn: SqliteConnection,
+        backend: Backend,
+        conn: AnyConnection,
         head: ChainHead,
-        changes: broadcast::Sender<Arc<Committed>>,
+        feed: Arc<Feed>,
     ) -> Writer {
         let (queue, rx) = mpsc::channel(QUEUE_DEPTH);
         let ctx = WriteCtx {
@@ -132,7 +142,7 @@ impl Writer {
             head,
             committed: Committed::default(),
         };
-        tokio::spawn(run(ctx, rx, changes));
+        tokio::spawn(run(backend, ctx, rx, feed));
         Writer { queue }
     }
 
@@ -150,14 +160,25 @@ impl Writer {
 }
 
 async fn run(
+    backend: Backend,
     mut ctx: WriteCtx,
     mut rx: mpsc::Receiver<Box<dyn Queued>>,
-    changes: broadcast::Sender<Arc<Committed>>,
+    feed: Arc<Feed>,
 ) {
     let mut batch: Vec<Box<dyn Queued>> = Vec::with_capacity(MAX_BATCH);
+    // Set when the connection failed so badly it could not roll back.
+    let mut broken = false;
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut ctx.conn).await {
-            let error = StoreError::from(e);
+        let began = async {
+            if broken {
+                ctx.conn = backend.connect_writer().await?;
+                broken = false;
+            }
+            backend.begin_batch(&mut ctx.conn, &mut ctx.head).await
+        };
+        if let Err(error) = began.await {
+            tracing::error!(%error, "cannot start a write batch");
+            broken = true;
             batch.drain(..).for_each(|q| q.fail(error.clone()));
             continue;
         }
@@ -175,20 +196,23 @@ async fn run(
         }
         let outcome = match failure {
             Some(error) => Err(error),
-            None => commit(&mut ctx).await,
+            None => commit(&backend, &mut ctx).await,
         };
         let committed = mem::take(&mut ctx.committed);
         match outcome {
             Ok(()) => {
                 if !committed.is_empty() {
-                    let _ = changes.send(Arc::new(committed));
+                    feed.publish_local(committed);
                 }
                 replies.into_iter().for_each(|reply| reply(Ok(())));
             }
             Err(error) => {
                 tracing::error!(%error, "write batch failed; rolled back");
-                let _ = sqlx::query("ROLLBACK").execute(&mut ctx.conn).await;
                 ctx.head = head;
+                broken = sqlx::query("ROLLBACK")
+                    .execute(&mut ctx.conn)
+                    .await
+                    .is_err();
                 replies
                     .into_iter()
                     .for_each(|reply| reply(Err(error.clone())));
@@ -198,8 +222,11 @@ async fn run(
     let _ = ctx.conn.close().await;
 }
 
-async fn commit(ctx: &mut WriteCtx) -> Result<(), StoreError> {
+async fn commit(backend: &Backend, ctx: &mut WriteCtx) -> Result<(), StoreError> {
     ctx.flush_events().await?;
+    if let Some(last) = ctx.committed.events.last() {
+        backend.announce(&mut ctx.conn, last.seq).await?;
+    }
     sqlx::query("COMMIT").execute(&mut ctx.conn).await?;
     Ok(())
 }

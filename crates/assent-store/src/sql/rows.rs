@@ -2,10 +2,11 @@
 
 use assent_domain::timestamp::{from_unix_millis, unix_millis};
 use assent_domain::{Approval, Event, EventType, Grant, GrantEffect, Role};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
+use super::statement::Statement;
 use crate::{StoreError, TokenRecord};
 
 /// The columns `event_from_row` reads, for `concat!` into static SQL.
@@ -32,7 +33,7 @@ pub(crate) fn approval_from_doc(doc: &str) -> Result<Approval, StoreError> {
     Ok(serde_json::from_str(doc)?)
 }
 
-pub(crate) fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
+pub(crate) fn event_from_row(row: &AnyRow) -> Result<Event, StoreError> {
     let kind: String = row.try_get("type")?;
     let approval_id: Option<String> = row.try_get("approval_id")?;
     let data: String = row.try_get("data")?;
@@ -54,30 +55,39 @@ pub(crate) fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
 
 /// Writes events with one multi-row INSERT.
 pub(crate) async fn insert_events(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     events: &[Event],
 ) -> Result<(), sqlx::Error> {
     if events.is_empty() {
         return Ok(());
     }
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "INSERT INTO events (seq, type, at, actor, approval_id, data, prev_hash, hash) ",
+    let mut q = Statement::new(
+        "INSERT INTO events (seq, type, at, actor, approval_id, data, prev_hash, hash) VALUES ",
     );
-    q.push_values(events, |mut row, e| {
-        row.push_bind(e.seq)
-            .push_bind(e.kind.as_str())
-            .push_bind(unix_millis(e.at))
-            .push_bind(e.actor.clone())
-            .push_bind(e.approval_id.map(|id| id.to_string()))
-            .push_bind(e.data.to_string())
-            .push_bind(e.prev_hash.clone())
-            .push_bind(e.hash.clone());
-    });
-    q.build().execute(conn).await?;
+    for (i, e) in events.iter().enumerate() {
+        q.push(if i == 0 { "(" } else { ", (" })
+            .bind(e.seq)
+            .push(", ")
+            .bind(e.kind.as_str())
+            .push(", ")
+            .bind(unix_millis(e.at))
+            .push(", ")
+            .bind(e.actor.clone())
+            .push(", ")
+            .bind(e.approval_id.map(|id| id.to_string()))
+            .push(", ")
+            .bind(e.data.to_string())
+            .push(", ")
+            .bind(e.prev_hash.clone())
+            .push(", ")
+            .bind(e.hash.clone())
+            .push(")");
+    }
+    q.query()?.execute(conn).await?;
     Ok(())
 }
 
-pub(crate) fn token_from_row(row: &SqliteRow) -> Result<TokenRecord, StoreError> {
+pub(crate) fn token_from_row(row: &AnyRow) -> Result<TokenRecord, StoreError> {
     let role: String = row.try_get("role")?;
     let groups: String = row.try_get("groups")?;
     Ok(TokenRecord {
@@ -91,12 +101,12 @@ pub(crate) fn token_from_row(row: &SqliteRow) -> Result<TokenRecord, StoreError>
     })
 }
 
-fn uuid_column(row: &SqliteRow, column: &str) -> Result<Uuid, StoreError> {
+fn uuid_column(row: &AnyRow, column: &str) -> Result<Uuid, StoreError> {
     let text: String = row.try_get(column)?;
     Uuid::parse_str(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
-pub(crate) fn grant_from_row(row: &SqliteRow) -> Result<Grant, StoreError> {
+pub(crate) fn grant_from_row(row: &AnyRow) -> Result<Grant, StoreError> {
     let effect: String = row.try_get("effect")?;
     Ok(Grant {
         id: uuid_column(row, "id")?,
@@ -112,7 +122,7 @@ pub(crate) fn grant_from_row(row: &SqliteRow) -> Result<Grant, StoreError> {
     })
 }
 
-pub(crate) async fn insert_grant(conn: &mut SqliteConnection, g: &Grant) -> Result<(), StoreError> {
+pub(crate) async fn insert_grant(conn: &mut AnyConnection, g: &Grant) -> Result<(), StoreError> {
     sqlx::query(concat!(
         "INSERT INTO grants (",
         grant_columns!(),

@@ -1,14 +1,19 @@
-//! The SQLite backend: the zero-setup default.
+//! The SQL store: one implementation for SQLite (the zero-setup default)
+//! and PostgreSQL (several instances on one database), through `sqlx::Any`.
 //!
-//! WAL with `synchronous=FULL`, so an acknowledged change is on disk; one
-//! writing connection with group commit ([`writer`]); a pool of read-only
-//! connections that read in parallel with it.
+//! Writes go through this instance's [`writer`] (group commit under the
+//! backend's write lock); reads use a pool and run beside it. [`backend`]
+//! holds everything that differs between the two databases.
 
+mod backend;
 mod changes;
+mod feed;
+mod listener;
+mod reads;
 mod rows;
+mod statement;
 mod writer;
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,81 +22,81 @@ use assent_domain::timestamp::from_unix_millis;
 use assent_domain::timestamp::unix_millis;
 use assent_domain::{Approval, Event, Grant, NewEvent, Principal, ReviewRequest};
 use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{AnyPool, Row};
 use time::OffsetDateTime;
 use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use self::rows::{
-    approval_from_doc, event_columns, event_from_row, grant_columns, grant_from_row, token_columns,
-    token_from_row,
-};
+use self::backend::Backend;
+pub use self::backend::StoreOptions;
+use self::feed::Feed;
+use self::rows::{approval_from_doc, grant_columns, grant_from_row, token_columns, token_from_row};
+use self::statement::Statement;
 use self::writer::Writer;
 use crate::{
-    ApprovalFilter, ApprovalPage, CHANGE_CHANNEL_CAPACITY, Committed, CreateOutcome,
-    IdempotencyKey, NewToken, Store, StoreError, TokenRecord,
+    ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, Store,
+    StoreError, TokenRecord,
 };
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+/// Pause before retrying a catch-up that failed (the database is down).
+const CATCH_UP_RETRY: Duration = Duration::from_millis(500);
 
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-const READERS: u32 = 8;
-
-pub struct SqliteStore {
-    readers: SqlitePool,
+pub struct SqlStore {
+    readers: AnyPool,
     writer: Writer,
-    changes: broadcast::Sender<Arc<Committed>>,
+    feed: Arc<Feed>,
+    /// The feed's catch-up task and (PostgreSQL) its listener; stopped with the store.
+    tasks: Vec<JoinHandle<()>>,
 }
 
-impl SqliteStore {
-    /// Opens (creating if missing) the database at `url` (`sqlite://PATH` or
-    /// `sqlite:PATH`), runs migrations, and starts the writer.
-    pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Unavailable(format!("bad SQLite URL {url:?}: {e}")))?
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
-        let mut conn =
-            SqliteConnection::connect_with(&options.clone().create_if_missing(true)).await?;
-        MIGRATOR
-            .run(&mut conn)
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("migrating {url:?}: {e}")))?;
-        let head = chain_head(&mut conn).await?;
-        let readers = SqlitePoolOptions::new()
-            .max_connections(READERS)
-            .connect_with(options.read_only(true))
-            .await?;
-        let (changes, _) = broadcast::channel(CHANGE_CHANNEL_CAPACITY);
-        let writer = Writer::start(conn, head, changes.clone());
-        Ok(SqliteStore {
+impl SqlStore {
+    /// Opens the database at `url` (`sqlite://PATH`, created when missing, or
+    /// `postgres://…`), runs migrations, and starts the writer.
+    pub async fn open(url: &str, options: StoreOptions) -> Result<SqlStore, StoreError> {
+        let backend = Backend::from_url(url, options)?;
+        backend.migrate().await?;
+        let mut conn = backend.connect_writer().await?;
+        let mut head = ChainHead::default();
+        backend.reload_head(&mut conn, &mut head).await?;
+        let readers = backend.readers()?;
+        let feed = Feed::new(head.seq);
+        let mut tasks = vec![tokio::spawn(catch_up(feed.clone(), readers.clone()))];
+        if backend.is_postgres() {
+            tasks.push(tokio::spawn(listener::listen(
+                backend.url().to_owned(),
+                feed.clone(),
+            )));
+        }
+        let writer = Writer::start(backend, conn, head, feed.clone());
+        Ok(SqlStore {
             readers,
             writer,
-            changes,
+            feed,
+            tasks,
         })
     }
 }
 
-async fn chain_head(conn: &mut SqliteConnection) -> Result<ChainHead, StoreError> {
-    let row = sqlx::query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(conn)
-        .await?;
-    Ok(match row {
-        Some(row) => ChainHead {
-            seq: row.try_get("seq")?,
-            hash: row.try_get("hash")?,
-        },
-        None => ChainHead::default(),
-    })
+impl Drop for SqlStore {
+    fn drop(&mut self) {
+        self.tasks.iter().for_each(JoinHandle::abort);
+    }
+}
+
+/// Runs the feed's catch-ups as they are asked for, retrying until each succeeds.
+async fn catch_up(feed: Arc<Feed>, readers: AnyPool) {
+    loop {
+        feed.needed().await;
+        while let Err(error) = feed.catch_up(&readers).await {
+            tracing::warn!(%error, "catching up with the store failed; retrying");
+            tokio::time::sleep(CATCH_UP_RETRY).await;
+        }
+    }
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl Store for SqlStore {
     async fn create_approval(
         &self,
         approval: Approval,
@@ -106,18 +111,13 @@ impl Store for SqliteStore {
     }
 
     async fn get_approval(&self, id: Uuid) -> Result<Option<Approval>, StoreError> {
-        let doc: Option<String> = sqlx::query_scalar("SELECT doc FROM approvals WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.readers)
-            .await?;
-        doc.as_deref().map(approval_from_doc).transpose()
+        reads::approval(&self.readers, id).await
     }
 
     async fn list_approvals(&self, filter: &ApprovalFilter) -> Result<ApprovalPage, StoreError> {
-        let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT a.id, a.doc FROM approvals a WHERE 1 = 1");
+        let mut q = Statement::new("SELECT a.id, a.doc FROM approvals a WHERE 1 = 1");
         if let Some(status) = filter.status {
-            q.push(" AND a.status = ").push_bind(status.as_str());
+            q.push(" AND a.status = ").bind(status.as_str());
         }
         for (column, value) in [
             ("action", &filter.action),
@@ -127,22 +127,22 @@ impl Store for SqliteStore {
         ] {
             if let Some(value) = value {
                 q.push(format_args!(" AND a.{column} = "))
-                    .push_bind(value.clone());
+                    .bind(value.clone());
             }
         }
         for (key, value) in &filter.labels {
             q.push(" AND EXISTS (SELECT 1 FROM approval_labels l WHERE l.approval_id = a.id AND l.key = ")
-                .push_bind(key.clone())
+                .bind(key.clone())
                 .push(" AND l.value = ")
-                .push_bind(value.clone())
+                .bind(value.clone())
                 .push(")");
         }
         if let Some(before) = filter.before {
-            q.push(" AND a.id < ").push_bind(before.to_string());
+            q.push(" AND a.id < ").bind(before.to_string());
         }
         q.push(" ORDER BY a.id DESC LIMIT ")
-            .push_bind(i64::from(filter.limit) + 1);
-        let rows = q.build().fetch_all(&self.readers).await?;
+            .bind(i64::from(filter.limit) + 1);
+        let rows = q.query()?.fetch_all(&self.readers).await?;
         let mut items = rows
             .iter()
             .map(|row| approval_from_doc(&row.try_get::<String, _>("doc")?))
@@ -214,7 +214,7 @@ impl Store for SqliteStore {
             "SELECT MIN(due) FROM (\
                SELECT MIN(expires_at) AS due FROM approvals WHERE status = 'pending' \
                UNION ALL \
-               SELECT MIN(escalate_at) FROM approvals WHERE status = 'pending' AND escalate_at IS NOT NULL)",
+               SELECT MIN(escalate_at) FROM approvals WHERE status = 'pending' AND escalate_at IS NOT NULL) AS deadlines",
         )
         .fetch_one(&self.readers)
         .await?;
@@ -332,16 +332,7 @@ impl Store for SqliteStore {
     }
 
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            event_columns!(),
-            " FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"
-        ))
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.readers)
-        .await?;
-        rows.iter().map(event_from_row).collect()
+        reads::events_after(&self.readers, after, limit).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -350,6 +341,6 @@ impl Store for SqliteStore {
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Arc<Committed>> {
-        self.changes.subscribe()
+        self.feed.subscribe()
     }
 }

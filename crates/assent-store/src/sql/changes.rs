@@ -170,7 +170,7 @@ pub(crate) fn matching_grant_query<'q>(
     args_sha256: &'q str,
     session_id: Option<&'q str>,
     now_ms: i64,
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
     sqlx::query(concat!(
         "SELECT ",
         grant_columns!(),

@@ -1,0 +1,242 @@
+//! What differs between SQLite and PostgreSQL: connecting, migrating, and
+//! opening a write batch. Every change and read runs the same SQL on both
+//! (through `sqlx::Any`); this module is the whole of the difference.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use assent_domain::event::ChainHead;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor, Row};
+
+use crate::StoreError;
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// How long SQLite waits on a lock held by another connection.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Read connections on SQLite (WAL lets them read beside the writer).
+const SQLITE_READERS: u32 = 8;
+/// The per-connection settings SQLite needs for durability and concurrency.
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
+
+/// The PostgreSQL advisory lock every instance's write batch holds: it
+/// serializes appends to the event chain (gapless `seq`, one hash chain)
+/// without blocking reads. The key is arbitrary but fixed ("assent" in ASCII).
+const CHAIN_LOCK: i64 = 0x61_73_73_65_6e_74;
+/// The NOTIFY channel that tells other instances new events committed.
+pub(crate) const NOTIFY_CHANNEL: &str = "assent_events";
+
+/// Settings for the store's connections.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Most read connections (PostgreSQL; SQLite uses a fixed small pool).
+    pub max_connections: u32,
+    /// How long a request waits for a connection (or for PostgreSQL to
+    /// answer a connect) before the store reports itself unavailable.
+    pub connect_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 16,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Backend {
+    Sqlite { url: String },
+    Postgres { url: String, options: StoreOptions },
+}
+
+impl Backend {
+    pub fn from_url(url: &str, options: StoreOptions) -> Result<Backend, StoreError> {
+        sqlx::any::install_default_drivers();
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite { url: url.into() })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres {
+                url: url.into(),
+                options,
+            })
+        } else {
+            Err(StoreError::Unavailable(
+                "database_url must start with sqlite: or postgres:".into(),
+            ))
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Backend::Postgres { .. })
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            Backend::Sqlite { url } | Backend::Postgres { url, .. } => url,
+        }
+    }
+
+    /// Creates the database when SQLite's file is missing and runs pending
+    /// migrations (on PostgreSQL sqlx holds an advisory lock while it does,
+    /// so instances starting together migrate once).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let failed = |e: sqlx::migrate::MigrateError| {
+            StoreError::Unavailable(format!("migrating the database: {e}"))
+        };
+        match self {
+            Backend::Sqlite { url } => {
+                let mut conn = sqlite_options(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .connect()
+                    .await?;
+                SQLITE_MIGRATOR.run(&mut conn).await.map_err(failed)?;
+                conn.close().await?;
+            }
+            Backend::Postgres { url, options } => {
+                let connect_options =
+                    PgConnectOptions::from_str(url).map_err(|e| bad_url(url, e))?;
+                let mut conn =
+                    tokio::time::timeout(options.connect_timeout, connect_options.connect())
+                        .await
+                        .map_err(|_| unreachable_db(url))??;
+                POSTGRES_MIGRATOR.run(&mut conn).await.map_err(failed)?;
+                conn.close().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The pool that serves reads (and the feed's catch-up).
+    pub fn readers(&self) -> Result<AnyPool, StoreError> {
+        let pool = match self {
+            Backend::Sqlite { url } => AnyPoolOptions::new()
+                .max_connections(SQLITE_READERS)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(SQLITE_PRAGMAS).await?;
+                        Ok(())
+                    })
+                })
+                .connect_lazy_with(any_options(&read_only(url))?),
+            Backend::Postgres { url, options } => AnyPoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.connect_timeout)
+                .connect_lazy_with(any_options(url)?),
+        };
+        Ok(pool)
+    }
+
+    /// A new connection for the writer.
+    pub async fn connect_writer(&self) -> Result<AnyConnection, StoreError> {
+        let timeout = match self {
+            Backend::Sqlite { .. } => SQLITE_BUSY_TIMEOUT,
+            Backend::Postgres { options, .. } => options.connect_timeout,
+        };
+        let mut conn = tokio::time::timeout(timeout, AnyConnection::connect(self.url()))
+            .await
+            .map_err(|_| unreachable_db(self.url()))??;
+        if let Backend::Sqlite { .. } = self {
+            conn.execute(SQLITE_PRAGMAS).await?;
+        }
+        Ok(conn)
+    }
+
+    /// Reads the end of the event chain.
+    pub async fn reload_head(
+        &self,
+        conn: &mut AnyConnection,
+        head: &mut ChainHead,
+    ) -> Result<(), StoreError> {
+        let row = sqlx::query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+        *head = match row {
+            Some(row) => ChainHead {
+                seq: row.try_get("seq")?,
+                hash: row.try_get("hash")?,
+            },
+            None => ChainHead::default(),
+        };
+        Ok(())
+    }
+
+    /// Begins a write batch holding the write lock. On PostgreSQL other
+    /// instances may have appended since the last batch, so the chain head
+    /// is read again under the lock.
+    pub async fn begin_batch(
+        &self,
+        conn: &mut AnyConnection,
+        head: &mut ChainHead,
+    ) -> Result<(), StoreError> {
+        match self {
+            Backend::Sqlite { .. } => {
+                sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+            }
+            Backend::Postgres { .. } => {
+                sqlx::query("BEGIN").execute(&mut *conn).await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(CHAIN_LOCK)
+                    .execute(&mut *conn)
+                    .await?;
+                self.reload_head(conn, head).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells other instances, at commit, that events up to `seq` exist.
+    pub async fn announce(&self, conn: &mut AnyConnection, seq: i64) -> Result<(), StoreError> {
+        if let Backend::Postgres { .. } = self {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(NOTIFY_CHANNEL)
+                .bind(seq.to_string())
+                .execute(conn)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
+    Ok(SqliteConnectOptions::from_str(url)
+        .map_err(|e| bad_url(url, e))?
+        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+        .synchronous(SqliteSynchronous::Full))
+}
+
+fn any_options(url: &str) -> Result<AnyConnectOptions, StoreError> {
+    AnyConnectOptions::from_str(url).map_err(|e| bad_url(url, e))
+}
+
+/// SQLite readers open the file read-only, so only the writer can write.
+fn read_only(url: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}mode=ro")
+}
+
+fn bad_url(url: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("bad database_url {:?}: {e}", redact(url)))
+}
+
+fn unreachable_db(url: &str) -> StoreError {
+    StoreError::Unavailable(format!("database {:?} did not answer in time", redact(url)))
+}
+
+/// The URL without its password, for messages and logs.
+pub(crate) fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
