@@ -1,10 +1,12 @@
-//! Measures SPEC §14 figures against a real gateway started in this process
-//! on a temporary SQLite file (release build: `cargo run --release -p assent-bench`).
+//! Measures SPEC §14 figures against real gateways started in this process
+//! (release build: `cargo run --release -p assent-bench`).
 //!
 //! - wake-up: N long-poll waiters, each approval decided in turn; the time
 //!   from the review call returning to its waiter being answered.
 //! - creates: durable creates/s from C concurrent clients, divided by raw
 //!   single-row durable SQLite inserts/s on the same disk (group commit gain).
+//! - with `--postgres URL`: the wake-up figure across two instances on a
+//!   fresh database on that server — waiters on B, decisions on A.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -28,6 +30,10 @@ struct Args {
     /// Seconds each throughput run lasts.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
+    /// A PostgreSQL server (URL of any database there) for the
+    /// two-instance wake-up figure; it gets a temporary database.
+    #[arg(long)]
+    postgres: Option<String>,
 }
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -41,30 +47,35 @@ struct Gateway {
 }
 
 impl Gateway {
-    async fn start(dir: &Path) -> Result<Gateway, Error> {
-        let config = Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: dir.to_path_buf(),
-            ..Config::default()
-        };
-        let server = Server::start(config).await?;
-        let base = format!("http://{}", server.addr());
+    /// A gateway in `dir` on `database_url` (default: SQLite in `dir`), with
+    /// a bench agent and approver.
+    async fn start(dir: &Path, database_url: Option<String>) -> Result<Gateway, Error> {
+        let server = serve(dir, database_url).await?;
         let admin = std::fs::read_to_string(dir.join("admin.token"))?
             .trim()
             .to_owned();
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(20_000)
-            .build()?;
         let mut gw = Gateway {
+            base: format!("http://{}", server.addr()),
             server,
-            base,
             agent: String::new(),
             approver: String::new(),
-            http,
+            http: http_client()?,
         };
         gw.agent = gw.token(&admin, "bench-agent", "agent").await?;
         gw.approver = gw.token(&admin, "bench-approver", "approver").await?;
         Ok(gw)
+    }
+
+    /// Another instance on the same database, with the same tokens.
+    async fn sibling(&self, dir: &Path, database_url: String) -> Result<Gateway, Error> {
+        let server = serve(dir, Some(database_url)).await?;
+        Ok(Gateway {
+            base: format!("http://{}", server.addr()),
+            server,
+            agent: self.agent.clone(),
+            approver: self.approver.clone(),
+            http: http_client()?,
+        })
     }
 
     async fn token(&self, admin: &str, name: &str, role: &str) -> Result<String, Error> {
@@ -102,6 +113,22 @@ impl Gateway {
     }
 }
 
+async fn serve(dir: &Path, database_url: Option<String>) -> Result<Server, Error> {
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.to_path_buf(),
+        database_url,
+        ..Config::default()
+    };
+    Ok(Server::start(config).await?)
+}
+
+fn http_client() -> Result<reqwest::Client, Error> {
+    Ok(reqwest::Client::builder()
+        .pool_max_idle_per_host(20_000)
+        .build()?)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -114,17 +141,24 @@ fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
-async fn wake_up(gw: &Gateway, waiters: usize) -> Result<(), Error> {
+/// Waiters long-poll on `waiting`; each approval is decided on `deciding`.
+async fn wake_up(
+    deciding: &Gateway,
+    waiting: &Gateway,
+    waiters: usize,
+    label: &str,
+) -> Result<(), Error> {
+    let gw = deciding;
     let mut ids = Vec::with_capacity(waiters);
     for _ in 0..waiters {
         ids.push(gw.create().await?);
     }
     let mut answered = Vec::with_capacity(waiters);
     for id in &ids {
-        let req = gw
+        let req = waiting
             .http
-            .get(format!("{}/v1/approvals/{id}?wait=300s", gw.base))
-            .bearer_auth(&gw.agent);
+            .get(format!("{}/v1/approvals/{id}?wait=300s", waiting.base))
+            .bearer_auth(&waiting.agent);
         answered.push(tokio::spawn(async move {
             let response = req.send().await?.error_for_status()?;
             let at = Instant::now();
@@ -155,7 +189,7 @@ async fn wake_up(gw: &Gateway, waiters: usize) -> Result<(), Error> {
     }
     after_return.sort();
     after_send.sort();
-    println!("wake-up, {waiters} waiters, SQLite (decision call returned -> waiter answered):");
+    println!("wake-up, {waiters} waiters, {label} (decision call returned -> waiter answered):");
     println!(
         "  p50 {}  p99 {}  max {}",
         ms(percentile(&after_return, 50.0)),
@@ -233,8 +267,8 @@ async fn main() -> Result<(), Error> {
         "data dir: {} (same disk for both throughput figures)",
         dir.path().display()
     );
-    let gw = Gateway::start(dir.path()).await?;
-    wake_up(&gw, args.waiters).await?;
+    let gw = Gateway::start(dir.path(), None).await?;
+    wake_up(&gw, &gw, args.waiters, "SQLite").await?;
     let creates = creates_per_second(&gw, args.clients, args.seconds).await?;
     let raw = raw_inserts_per_second(dir.path(), args.seconds).await?;
     println!(
@@ -244,5 +278,25 @@ async fn main() -> Result<(), Error> {
     println!("raw single-row durable SQLite inserts/s, same disk: {raw:.0}");
     println!("group commit ratio: {:.1}x (target >= 10x)", creates / raw);
     gw.server.shutdown().await?;
+    if let Some(server) = &args.postgres {
+        two_postgres_instances(server, args.waiters).await?;
+    }
+    Ok(())
+}
+
+async fn two_postgres_instances(server: &str, waiters: usize) -> Result<(), Error> {
+    let db = assent_testdb::TestDb::postgres(server).await;
+    let (dir_a, dir_b) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let a = Gateway::start(dir_a.path(), Some(db.url().to_owned())).await?;
+    let b = a.sibling(dir_b.path(), db.url().to_owned()).await?;
+    wake_up(
+        &a,
+        &b,
+        waiters,
+        "two instances on PostgreSQL, decided on A, waiting on B",
+    )
+    .await?;
+    b.server.shutdown().await?;
+    a.server.shutdown().await?;
     Ok(())
 }

@@ -51,23 +51,32 @@ impl TestDb {
             Backend::Postgres => {
                 let server = std::env::var(POSTGRES_URL_VAR)
                     .unwrap_or_else(|_| panic!("{POSTGRES_URL_VAR} is not set"));
-                let name = format!("assent_test_{}", uuid::Uuid::now_v7().simple());
-                let mut admin = PgConnection::connect(&server)
-                    .await
-                    .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR}={server}: cannot connect: {e}"));
-                admin
-                    .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .await
-                    .expect("CREATE DATABASE");
-                let _ = admin.close().await;
-                let mut url = url::Url::parse(&server).expect("a PostgreSQL URL");
-                url.set_path(&name);
-                TestDb {
-                    url: url.to_string(),
-                    postgres: Some((server, name)),
-                    _dir: None,
-                }
+                TestDb::postgres(&server).await
             }
+        }
+    }
+
+    /// A new database on the PostgreSQL server at `server` (a URL naming
+    /// any database there that can run CREATE DATABASE).
+    ///
+    /// # Panics
+    /// When the server cannot be reached or refuses.
+    pub async fn postgres(server: &str) -> TestDb {
+        let name = format!("assent_test_{}", uuid::Uuid::now_v7().simple());
+        let mut admin = PgConnection::connect(server)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {server}: cannot connect: {e}"));
+        admin
+            .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await
+            .expect("CREATE DATABASE");
+        let _ = admin.close().await;
+        let mut url = url::Url::parse(server).expect("a PostgreSQL URL");
+        url.set_path(&name);
+        TestDb {
+            url: url.to_string(),
+            postgres: Some((server.to_owned(), name)),
+            _dir: None,
         }
     }
 
@@ -88,7 +97,7 @@ impl Drop for TestDb {
                 .enable_all()
                 .build()?;
             runtime.block_on(async {
-                let mut admin = PgConnection::connect(&server).await?;
+                let mut admin = PgConnection::connect(server).await?;
                 admin
                     .execute(AssertSqlSafe(format!(
                         "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
