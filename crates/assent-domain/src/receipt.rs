@@ -176,13 +176,25 @@ mod tests {
         let a = approved();
         let c = ReceiptClaims::for_approval(&a, "https://gw.example", HOUR).unwrap();
         assert_eq!(c.iss, "https://gw.example");
-        assert_eq!((c.sub.as_str(), c.jti.as_str()), (&*a.id.to_string(), &*a.id.to_string()));
+        assert_eq!(
+            (c.sub.as_str(), c.jti.as_str()),
+            (&*a.id.to_string(), &*a.id.to_string())
+        );
         assert_eq!(c.act, "deploy");
         assert_eq!((c.iat, c.exp), (1_795_000_123, 1_795_003_723));
         assert_eq!(c.scope, Scope::Once);
         let json = serde_json::to_value(&c).unwrap();
         assert_eq!(json["scope"], "once");
-        for claim in ["iss", "sub", "act", "args_sha256", "scope", "iat", "exp", "jti"] {
+        for claim in [
+            "iss",
+            "sub",
+            "act",
+            "args_sha256",
+            "scope",
+            "iat",
+            "exp",
+            "jti",
+        ] {
             assert!(json.get(claim).is_some(), "{claim}");
         }
     }
