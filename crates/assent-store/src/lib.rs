@@ -6,6 +6,7 @@
 
 mod error;
 mod model;
+mod signing;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub use error::StoreError;
 pub use model::{
     ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, TokenRecord,
 };
+pub use signing::{Redemption, SigningKey};
 
 /// How many committed notices a slow subscriber may fall behind before it
 /// sees `Lagged` and must re-read the store.
@@ -121,6 +123,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Events with `seq > after`, in order, at most `limit`.
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
+
+    /// The active signing key, making `candidate` it when there is none yet;
+    /// every instance gets the same key, however they race.
+    async fn ensure_signing_key(&self, candidate: SigningKey) -> Result<SigningKey, StoreError>;
+
+    /// Spends a receipt once; [`StoreError::Conflict`] when it already was.
+    async fn redeem_receipt(&self, redemption: Redemption) -> Result<(), StoreError>;
 
     /// Succeeds when the store can serve reads.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -5,6 +5,7 @@
 //! connections that read in parallel with it.
 
 mod changes;
+mod keys;
 mod rows;
 mod writer;
 
@@ -32,7 +33,7 @@ use self::rows::{
 use self::writer::Writer;
 use crate::{
     ApprovalFilter, ApprovalPage, CHANGE_CHANNEL_CAPACITY, Committed, CreateOutcome,
-    IdempotencyKey, NewToken, Store, StoreError, TokenRecord,
+    IdempotencyKey, NewToken, Redemption, SigningKey, Store, StoreError, TokenRecord,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -342,6 +343,16 @@ impl Store for SqliteStore {
         .fetch_all(&self.readers)
         .await?;
         rows.iter().map(event_from_row).collect()
+    }
+
+    async fn ensure_signing_key(&self, candidate: SigningKey) -> Result<SigningKey, StoreError> {
+        self.writer
+            .submit(keys::EnsureSigningKey { candidate })
+            .await
+    }
+
+    async fn redeem_receipt(&self, redemption: Redemption) -> Result<(), StoreError> {
+        self.writer.submit(keys::RedeemReceipt { redemption }).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
