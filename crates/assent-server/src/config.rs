@@ -15,7 +15,7 @@ use crate::serve::ServeOptions;
 
 /// Environment variables read as configuration keys (`ASSENT_<KEY>`).
 /// Others with the prefix (`ASSENT_URL`, `ASSENT_TOKEN`) belong to the CLI.
-const ENV_KEYS: [&str; 9] = [
+const ENV_KEYS: [&str; 11] = [
     "listen",
     "data_dir",
     "database_url",
@@ -25,6 +25,8 @@ const ENV_KEYS: [&str; 9] = [
     "log_format",
     "shutdown_grace",
     "policy",
+    "receipt_ttl",
+    "receipt_issuer",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,6 +56,11 @@ pub struct Config {
     /// working directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<RelativePathBuf>,
+    /// How long a receipt stays valid after the decision (its `exp - iat`).
+    #[serde(with = "humantime_serde")]
+    pub receipt_ttl: Duration,
+    /// The `iss` claim of receipts.
+    pub receipt_issuer: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +82,8 @@ impl Default for Config {
             log_format: LogFormat::Human,
             shutdown_grace: Duration::from_secs(10),
             policy: None,
+            receipt_ttl: Duration::from_secs(3600),
+            receipt_issuer: "assent".into(),
         }
     }
 }
@@ -132,6 +141,12 @@ impl Config {
         }
         if self.default_timeout > self.max_timeout {
             return Err("configuration: default_timeout is longer than max_timeout".into());
+        }
+        if self.receipt_ttl < Duration::from_secs(1) {
+            return Err("configuration: receipt_ttl must be at least 1s".into());
+        }
+        if self.receipt_issuer.is_empty() {
+            return Err("configuration: receipt_issuer must not be empty".into());
         }
         if self.max_body_bytes < 1024 {
             return Err("configuration: max_body_bytes must be at least 1024".into());
