@@ -2,6 +2,7 @@
 
 mod support;
 
+mod audit_export;
 mod auth_matrix;
 mod bad_input;
 mod durability;
@@ -10,3 +11,4 @@ mod grants;
 mod lifecycle;
 mod policy;
 mod races;
+mod receipts;
