@@ -42,7 +42,8 @@ impl Gateway {
         Gateway::start_in(dir)
     }
 
-    fn start_in(dir: TempDir) -> Gateway {
+    /// A gateway on an existing data dir (a database prepared beforehand, say).
+    pub fn start_in(dir: TempDir) -> Gateway {
         let (child, url) = launch(dir.path(), "127.0.0.1:0");
         let admin = std::fs::read_to_string(dir.path().join("admin.token"))
             .unwrap()
