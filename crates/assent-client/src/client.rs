@@ -14,8 +14,9 @@ use uuid::Uuid;
 use crate::backoff::Backoff;
 use crate::endpoints::{Endpoints, ListQuery};
 use crate::events::EventStream;
+use crate::signatures::ReceiptCheck;
 use crate::tokens::NewToken;
-use crate::{AuditPage, CheckResult, CreatedToken, Error, Page, TokenInfo};
+use crate::{AuditPage, CheckResult, CreatedToken, Error, Jwks, Page, ReceiptVerdict, TokenInfo};
 
 /// The longest wait the gateway holds one long-poll open for.
 pub const MAX_LONG_POLL: Duration = Duration::from_secs(300);
@@ -206,6 +207,73 @@ impl Client {
     pub async fn audit(&self, after: Option<i64>, limit: Option<u32>) -> Result<AuditPage, Error> {
         self.send(self.call(Method::GET, self.endpoints.audit(after, limit)))
             .await
+    }
+
+    /// Streams the signed NDJSON audit export (events after `after`, then the
+    /// trailer) into `out`; returns the bytes written. No overall timeout:
+    /// an export takes as long as the log is long.
+    pub async fn audit_export<W: tokio::io::AsyncWrite + Unpin>(
+        &self,
+        after: Option<i64>,
+        out: &mut W,
+    ) -> Result<u64, Error> {
+        use tokio::io::AsyncWriteExt;
+        let mut response = self
+            .http
+            .get(self.endpoints.audit_export(after))
+            .send()
+            .await?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.bytes().await.unwrap_or_default();
+            return Err(Error::from_answer(status, &body));
+        }
+        let mut written = 0;
+        while let Some(chunk) = response.chunk().await? {
+            out.write_all(&chunk).await.map_err(Error::Write)?;
+            written += chunk.len() as u64;
+        }
+        out.flush().await.map_err(Error::Write)?;
+        Ok(written)
+    }
+
+    /// The gateway's public signing keys, for checking receipts and exports offline.
+    pub async fn jwks(&self) -> Result<Jwks, Error> {
+        let url = self.endpoints.url(&[".well-known", "jwks.json"]);
+        self.send(self.call(Method::GET, url)).await
+    }
+
+    /// Asks the gateway whether `receipt` covers exactly `action` with `args`
+    /// now. [`verify_receipt`](crate::verify_receipt) answers the same offline.
+    pub async fn verify_receipt_online(
+        &self,
+        receipt: &str,
+        action: &str,
+        args: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<ReceiptVerdict, Error> {
+        let url = self.endpoints.url(&["v1", "receipts", "verify"]);
+        let body = ReceiptCheck {
+            receipt,
+            action,
+            args,
+        };
+        self.send(self.call(Method::POST, url).json(&body)).await
+    }
+
+    /// Spends a valid receipt: succeeds once; then [`Error::Api`] with status 409.
+    pub async fn redeem_receipt(
+        &self,
+        receipt: &str,
+        action: &str,
+        args: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<ReceiptVerdict, Error> {
+        let url = self.endpoints.url(&["v1", "receipts", "redeem"]);
+        let body = ReceiptCheck {
+            receipt,
+            action,
+            args,
+        };
+        self.send(self.call(Method::POST, url).json(&body)).await
     }
 
     /// What the policy (and any grant) would answer for this request, without

@@ -86,6 +86,13 @@ impl Endpoints {
         )
     }
 
+    pub(crate) fn audit_export(&self, after: Option<i64>) -> Url {
+        with_query(
+            self.url(&["v1", "audit", "export"]),
+            [("after", after.map(|a| a.to_string()))],
+        )
+    }
+
     pub(crate) fn events(&self, after: Option<i64>, types: &[EventType]) -> Url {
         let types = (!types.is_empty()).then(|| {
             types

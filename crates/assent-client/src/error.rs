@@ -25,6 +25,9 @@ pub enum Error {
     /// The token cannot be sent in an HTTP header.
     #[error("invalid token: it must be printable ASCII")]
     InvalidToken,
+    /// Writing what the gateway sent (an audit export) failed.
+    #[error("cannot write the gateway's answer")]
+    Write(#[source] std::io::Error),
     /// A success answer whose body is not what this client expects.
     #[error("unexpected answer from the gateway")]
     Decode(#[source] serde_json::Error),

@@ -22,8 +22,12 @@ mod endpoints;
 mod error;
 mod events;
 mod pages;
+mod signatures;
 mod tokens;
 
+pub use assent_domain::audit_export::ExportTrailer;
+pub use assent_domain::jose::{Jwk, Jwks, SignatureError};
+pub use assent_domain::receipt::{ReceiptClaims, ReceiptInvalid};
 pub use assent_domain::{
     Approval, CreateApproval, Decision, Event, EventType, Grant, GrantEffect, GrantMatch,
     Principal, QuorumStage, Review, ReviewRequest, Risk, Role, Scope, Status, Verdict,
@@ -34,4 +38,5 @@ pub use endpoints::ListQuery;
 pub use error::Error;
 pub use events::EventStream;
 pub use pages::{AuditPage, Page};
+pub use signatures::{ReceiptVerdict, verify_export_trailer, verify_receipt};
 pub use tokens::{CreatedToken, TokenInfo};

@@ -6,12 +6,15 @@
 //! every rule is a pure function that tests can drive exhaustively.
 
 pub mod approval;
+pub mod audit_export;
 pub mod canonical;
 pub mod event;
 pub mod grant;
+pub mod jose;
 pub mod lifecycle;
 pub mod policy;
 pub mod principal;
+pub mod receipt;
 pub mod request;
 #[cfg(test)]
 mod testing;

@@ -16,7 +16,9 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::TokenCache;
 use crate::config::Config;
 use crate::policy::RunningPolicy;
+use crate::receipts::Receipts;
 use crate::routes;
+use crate::signing::Signer;
 use crate::sweeper::Schedule;
 use crate::waiters::Waiters;
 
@@ -28,6 +30,9 @@ pub struct AppState {
     pub waiters: Arc<Waiters>,
     pub tokens: Arc<TokenCache>,
     pub policy: Arc<RunningPolicy>,
+    /// Signs receipts and audit exports; its public keys are the JWKS.
+    pub signer: Arc<Signer>,
+    pub receipts: Arc<Receipts>,
     /// The expiry sweep's wake-up, moved earlier by approvals that expire sooner.
     pub sweep: Arc<Schedule>,
     /// Cancelled on shutdown: long-polls return at once so clients reconnect elsewhere.
@@ -76,6 +81,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::events::router())
         .merge(routes::policy::router())
         .merge(routes::audit::router())
+        .merge(routes::receipts::router())
+        .merge(routes::keys::router())
         .merge(routes::health::router())
 }
 

@@ -1,5 +1,5 @@
 //! Follows the store's commit notices and fans them out: decided approvals
-//! wake their long-poll waiters, revoked tokens leave the token cache. When
+//! (with their receipts) wake their long-poll waiters, revoked tokens leave the token cache. When
 //! notices were missed (the stream lagged), both catch up from the store.
 
 use std::sync::Arc;
@@ -9,14 +9,24 @@ use assent_store::Store;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::TokenCache;
+use crate::receipts::Receipts;
 use crate::waiters::Waiters;
 
-pub async fn follow(store: Arc<dyn Store>, waiters: Arc<Waiters>, tokens: Arc<TokenCache>) {
+pub async fn follow(
+    store: Arc<dyn Store>,
+    waiters: Arc<Waiters>,
+    tokens: Arc<TokenCache>,
+    receipts: Arc<Receipts>,
+) {
     let mut notices = store.subscribe();
     loop {
         match notices.recv().await {
             Ok(committed) => {
-                committed.decided.iter().for_each(|a| waiters.decided(a));
+                for approval in &committed.decided {
+                    let mut approval = approval.clone();
+                    receipts.attach(&mut approval);
+                    waiters.decided(&approval);
+                }
                 for event in committed
                     .events
                     .iter()

@@ -16,7 +16,7 @@ use crate::serve::ServeOptions;
 
 /// Environment variables read as configuration keys (`ASSENT_<KEY>`).
 /// Others with the prefix (`ASSENT_URL`, `ASSENT_TOKEN`) belong to the CLI.
-const ENV_KEYS: [&str; 11] = [
+const ENV_KEYS: [&str; 13] = [
     "listen",
     "data_dir",
     "database_url",
@@ -28,6 +28,8 @@ const ENV_KEYS: [&str; 11] = [
     "log_format",
     "shutdown_grace",
     "policy",
+    "receipt_ttl",
+    "receipt_issuer",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,6 +64,11 @@ pub struct Config {
     /// working directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<RelativePathBuf>,
+    /// How long a receipt stays valid after the decision (its `exp - iat`).
+    #[serde(with = "humantime_serde")]
+    pub receipt_ttl: Duration,
+    /// The `iss` claim of receipts.
+    pub receipt_issuer: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +92,8 @@ impl Default for Config {
             log_format: LogFormat::Human,
             shutdown_grace: Duration::from_secs(10),
             policy: None,
+            receipt_ttl: Duration::from_secs(3600),
+            receipt_issuer: "assent".into(),
         }
     }
 }
@@ -142,6 +151,12 @@ impl Config {
         }
         if self.default_timeout > self.max_timeout {
             return Err("configuration: default_timeout is longer than max_timeout".into());
+        }
+        if self.receipt_ttl < Duration::from_secs(1) {
+            return Err("configuration: receipt_ttl must be at least 1s".into());
+        }
+        if self.receipt_issuer.is_empty() {
+            return Err("configuration: receipt_issuer must not be empty".into());
         }
         if self.max_body_bytes < 1024 {
             return Err("configuration: max_body_bytes must be at least 1024".into());

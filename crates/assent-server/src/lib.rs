@@ -7,8 +7,11 @@ pub mod config;
 pub mod error;
 pub mod json;
 pub mod policy;
+pub mod receipted_store;
+pub mod receipts;
 pub mod routes;
 pub mod serve;
+pub mod signing;
 pub mod sweeper;
 pub mod waiters;
 

@@ -14,6 +14,9 @@ use crate::app::{AppState, router};
 use crate::auth::{TokenCache, bootstrap_admin};
 use crate::config::{Config, LogFormat};
 use crate::policy::RunningPolicy;
+use crate::receipted_store::ReceiptedStore;
+use crate::receipts::Receipts;
+use crate::signing::Signer;
 use crate::sweeper::Schedule;
 use crate::waiters::Waiters;
 use crate::{commits, sweeper};
@@ -102,6 +105,13 @@ impl Server {
             Arc::new(RunningPolicy::load(config.policy_path()).map_err(ServeError::Config)?);
         let store: Arc<dyn Store> =
             Arc::new(SqlStore::open(&config.database_url(), config.store_options()).await?);
+        let signer = Arc::new(Signer::load(store.as_ref()).await?);
+        let receipts = Arc::new(Receipts::new(
+            signer.clone(),
+            &config.receipt_issuer,
+            config.receipt_ttl,
+        ));
+        let store: Arc<dyn Store> = Arc::new(ReceiptedStore::new(store, receipts.clone()));
         if let Some(path) = bootstrap_admin(store.as_ref(), &config.data_dir)
             .await
             .map_err(ServeError::Io)?
@@ -125,6 +135,8 @@ impl Server {
             waiters: Arc::new(Waiters::default()),
             tokens: Arc::new(TokenCache::default()),
             policy,
+            signer,
+            receipts,
             sweep: Arc::new(Schedule::default()),
             shutdown: shutdown.clone(),
         };
@@ -133,6 +145,7 @@ impl Server {
                 store.clone(),
                 state.waiters.clone(),
                 state.tokens.clone(),
+                state.receipts.clone(),
             )),
             tokio::spawn(sweeper::run(store, state.sweep.clone(), shutdown.clone())),
             tokio::spawn(reload_on_sighup(state.clone())),

@@ -7,6 +7,7 @@
 
 mod error;
 mod model;
+mod signing;
 mod sql;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ pub use error::StoreError;
 pub use model::{
     ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, TokenRecord,
 };
+pub use signing::{Redemption, SigningKey};
 pub use sql::{SqlStore, StoreOptions};
 
 /// How many committed notices a slow subscriber may fall behind before it
@@ -123,6 +125,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Events with `seq > after`, in order, at most `limit`.
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
+
+    /// The active signing key, making `candidate` it when there is none yet;
+    /// every instance gets the same key, however they race.
+    async fn ensure_signing_key(&self, candidate: SigningKey) -> Result<SigningKey, StoreError>;
+
+    /// Spends a receipt once; [`StoreError::Conflict`] when it already was.
+    async fn redeem_receipt(&self, redemption: Redemption) -> Result<(), StoreError>;
 
     /// Succeeds when the store can serve reads.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -10,7 +10,9 @@ use assent_domain::timestamp::to_millis_precision;
 use assent_domain::{
     CreateApproval, EventType, LifecycleError, Principal, ReviewRequest, Role, Status,
 };
-use assent_store::{ApprovalFilter, CreateOutcome, IdempotencyKey, Store, StoreError};
+use assent_store::{
+    ApprovalFilter, CreateOutcome, IdempotencyKey, Redemption, SigningKey, Store, StoreError,
+};
 use assent_store::{SqlStore, StoreOptions};
 use assent_testdb::{Backend, TestDb};
 use time::OffsetDateTime;
@@ -429,6 +431,75 @@ async fn grants_are_matched_without_side_effects_and_events_can_be_recorded_alon
     verify_chain(ChainHead::default(), &events).unwrap();
 }
 
+/// The shared signing key: race-safe across instances and durable.
+fn candidate(kid: &str) -> SigningKey {
+    SigningKey {
+        kid: kid.into(),
+        private_key: format!("private-{kid}"),
+        public_key: format!("public-{kid}"),
+        created_at: to_millis_precision(OffsetDateTime::now_utc()),
+    }
+}
+
+async fn racing_first_starts_all_get_the_same_key_and_it_stays(backend: Backend) {
+    // Two stores on one database stand in for two gateways.
+    let db = TestDb::create(backend, None).await;
+    let a = SqlStore::open(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
+    let b = SqlStore::open(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
+    let (ka, kb) = tokio::join!(
+        a.ensure_signing_key(candidate("a")),
+        b.ensure_signing_key(candidate("b"))
+    );
+    let (ka, kb) = (ka.unwrap(), kb.unwrap());
+    assert_eq!(ka, kb, "one key for every instance");
+    assert!(["a", "b"].contains(&ka.kid.as_str()));
+    drop((a, b));
+
+    let reopened = SqlStore::open(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        reopened.ensure_signing_key(candidate("c")).await.unwrap(),
+        ka
+    );
+}
+
+async fn a_receipt_is_spent_once_whichever_instance_redeems_it(backend: Backend) {
+    // Two stores on one database stand in for two gateways.
+    let db = TestDb::create(backend, None).await;
+    let a = SqlStore::open(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
+    let b = SqlStore::open(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
+    let redemption = |by: &str| Redemption {
+        jti: "jti-1".into(),
+        approval_id: Uuid::nil(),
+        redeemed_by: by.into(),
+        redeemed_at: to_millis_precision(OffsetDateTime::now_utc()),
+    };
+    let (ra, rb) = tokio::join!(
+        a.redeem_receipt(redemption("a")),
+        b.redeem_receipt(redemption("b"))
+    );
+    let outcomes = [ra, rb];
+    assert_eq!(
+        outcomes.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .any(|r| matches!(r, Err(StoreError::Conflict(_))))
+    );
+}
+
 /// Runs each contract test once per backend.
 macro_rules! on_every_backend {
     ($($test:ident),* $(,)?) => {
@@ -449,6 +520,8 @@ macro_rules! on_every_backend {
 }
 
 on_every_backend!(
+    racing_first_starts_all_get_the_same_key_and_it_stays,
+    a_receipt_is_spent_once_whichever_instance_redeems_it,
     create_get_and_list_with_filters_and_paging,
     idempotency_key_replays_same_body_and_refuses_another,
     fifty_concurrent_reviews_make_exactly_one_decision,

@@ -97,7 +97,7 @@ impl Drop for TestDb {
                 .enable_all()
                 .build()?;
             runtime.block_on(async {
-                let mut admin = PgConnection::connect(server).await?;
+                let mut admin = PgConnection::connect(&server).await?;
                 admin
                     .execute(AssertSqlSafe(format!(
                         "DROP DATABASE IF EXISTS {name} WITH (FORCE)"

@@ -73,8 +73,33 @@ pub enum Command {
     /// Check a request against the policy, or test a policy file's examples.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Export the signed audit log, or verify an export offline.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Write a commented assent.toml and a starter policy.toml.
     Init(InitArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Stream the audit log as NDJSON with a signed trailer (admin).
+    Export {
+        /// Write to FILE instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Only the events after this seq.
+        #[arg(long, value_name = "SEQ")]
+        after: Option<i64>,
+    },
+    /// Check an export offline: every link, the trailer and, with --jwks,
+    /// its signature; names the first bad line (exit 1).
+    Verify {
+        file: PathBuf,
+        /// The gateway's keys: a JWKS file, or a URL such as
+        /// http://127.0.0.1:8470/.well-known/jwks.json.
+        #[arg(long, value_name = "FILE_OR_URL")]
+        jwks: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

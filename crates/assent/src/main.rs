@@ -1,6 +1,7 @@
 //! `assent`: `serve` runs the gateway; every other subcommand is a client.
 
 mod approvals;
+mod audit;
 mod cli;
 mod connect;
 mod error;
@@ -54,6 +55,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Grants(command) => grants::run(&client()?, out, command).await,
         Command::Watch(args) => watch::run(&client()?, out, args).await,
         Command::Policy(command) => policy::run(client, out, command).await,
+        Command::Audit(command) => audit::run(client, out, command).await,
         Command::Init(args) => init::run(args),
     }
 }

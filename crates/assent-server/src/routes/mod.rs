@@ -5,8 +5,10 @@ pub mod audit;
 pub mod events;
 pub mod grants;
 pub mod health;
+pub mod keys;
 pub mod policy;
 pub mod query;
+pub mod receipts;
 pub mod tokens;
 
 use crate::error::ApiError;

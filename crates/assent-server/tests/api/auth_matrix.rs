@@ -203,6 +203,28 @@ async fn every_endpoint_answers_each_kind_of_caller_as_documented() {
         check(&app, Method::GET, "/healthz", None, who, 200).await;
         check(&app, Method::GET, "/readyz", None, who, 200).await;
         check(&app, Method::GET, "/openapi.json", None, who, 200).await;
+        check(&app, Method::GET, "/.well-known/jwks.json", None, who, 200).await;
+    }
+    let receipt = json!({"receipt": "x.y.z", "action": "deploy"});
+    for (who, want) in [
+        (NONE, 401),
+        (BAD, 401),
+        (OWNER, 200),
+        (OTHER, 200),
+        (APPROVER, 200),
+        (ADMIN, 200),
+    ] {
+        let body = Some(receipt.clone());
+        check(&app, Method::POST, "/v1/receipts/verify", body, who, want).await;
+    }
+    for (who, want) in [
+        (NONE, 401),
+        (BAD, 401),
+        (OWNER, 403),
+        (APPROVER, 403),
+        (ADMIN, 200),
+    ] {
+        check(&app, Method::GET, "/v1/audit/export", None, who, want).await;
     }
 }
 

@@ -327,6 +327,10 @@ async fn health_openapi_and_docs_are_served() {
         "/v1/tokens",
         "/v1/tokens/{name}",
         "/v1/audit",
+        "/v1/audit/export",
+        "/v1/receipts/verify",
+        "/v1/receipts/redeem",
+        "/.well-known/jwks.json",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }

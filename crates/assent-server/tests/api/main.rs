@@ -6,6 +6,7 @@ const BACKEND: assent_testdb::Backend = assent_testdb::Backend::Sqlite;
 
 mod support;
 
+mod audit_export;
 mod auth_matrix;
 mod bad_input;
 mod durability;
@@ -14,3 +15,4 @@ mod grants;
 mod lifecycle;
 mod policy;
 mod races;
+mod receipts;

@@ -51,12 +51,22 @@ impl TestApp {
     }
 
     async fn spawn_with(policy: Option<&str>) -> TestApp {
+        TestApp::spawn_configured(policy, |_| {}).await
+    }
+
+    /// A gateway whose config `tweak` adjusts (restarts use the plain config).
+    pub async fn spawn_configured(
+        policy: Option<&str>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         if let Some(text) = policy {
             std::fs::write(dir.path().join("policy.toml"), text).unwrap();
         }
         let db = TestDb::create(crate::BACKEND, Some(dir.path())).await;
-        let server = Server::start(config(dir.path(), &db)).await.unwrap();
+        let mut config = config(dir.path(), &db);
+        tweak(&mut config);
+        let server = Server::start(config).await.unwrap();
         let admin = std::fs::read_to_string(dir.path().join("admin.token"))
             .unwrap()
             .trim()

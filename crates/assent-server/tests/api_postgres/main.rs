@@ -7,6 +7,9 @@
 const BACKEND: assent_testdb::Backend = assent_testdb::Backend::Postgres;
 
 #[cfg(postgres_suite)]
+#[path = "../api/audit_export.rs"]
+mod audit_export;
+#[cfg(postgres_suite)]
 #[path = "../api/auth_matrix.rs"]
 mod auth_matrix;
 #[cfg(postgres_suite)]
@@ -30,6 +33,9 @@ mod policy;
 #[cfg(postgres_suite)]
 #[path = "../api/races.rs"]
 mod races;
+#[cfg(postgres_suite)]
+#[path = "../api/receipts.rs"]
+mod receipts;
 #[cfg(postgres_suite)]
 #[path = "../api/support.rs"]
 mod support;

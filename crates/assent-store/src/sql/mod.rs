@@ -8,6 +8,7 @@
 mod backend;
 mod changes;
 mod feed;
+mod keys;
 mod listener;
 mod reads;
 mod rows;
@@ -35,8 +36,8 @@ use self::rows::{approval_from_doc, grant_columns, grant_from_row, token_columns
 use self::statement::Statement;
 use self::writer::Writer;
 use crate::{
-    ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, Store,
-    StoreError, TokenRecord,
+    ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, Redemption,
+    SigningKey, Store, StoreError, TokenRecord,
 };
 
 /// Pause before retrying a catch-up that failed (the database is down).
@@ -333,6 +334,16 @@ impl Store for SqlStore {
 
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
         reads::events_after(&self.readers, after, limit).await
+    }
+
+    async fn ensure_signing_key(&self, candidate: SigningKey) -> Result<SigningKey, StoreError> {
+        self.writer
+            .submit(keys::EnsureSigningKey { candidate })
+            .await
+    }
+
+    async fn redeem_receipt(&self, redemption: Redemption) -> Result<(), StoreError> {
+        self.writer.submit(keys::RedeemReceipt { redemption }).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -51,7 +51,8 @@ impl Gateway {
         Gateway::start_with_args(tempfile::tempdir().unwrap(), &["--database", database_url])
     }
 
-    fn start_in(dir: TempDir) -> Gateway {
+    /// A gateway on an existing data dir (a database prepared beforehand, say).
+    pub fn start_in(dir: TempDir) -> Gateway {
         Gateway::start_with_args(dir, &[])
     }
 
