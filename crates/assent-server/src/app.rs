@@ -77,6 +77,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::policy::router())
         .merge(routes::audit::router())
         .merge(routes::health::router())
+        .merge(routes::stats::router())
 }
 
 pub fn router(state: AppState) -> Router {

@@ -11,6 +11,7 @@ pub mod operations;
 pub mod policy;
 pub mod routes;
 pub mod serve;
+pub mod stats;
 pub mod sweeper;
 pub mod waiters;
 

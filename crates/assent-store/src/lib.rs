@@ -18,7 +18,8 @@ use uuid::Uuid;
 
 pub use error::StoreError;
 pub use model::{
-    ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, TokenRecord,
+    ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, StatsSample,
+    TokenRecord,
 };
 
 /// How many committed notices a slow subscriber may fall behind before it
@@ -121,6 +122,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Events with `seq > after`, in order, at most `limit`.
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
+
+    /// The pending count, and up to `limit` approvals created at or after
+    /// `since`, newest first (`limit` 0 reads only the count).
+    async fn stats_sample(
+        &self,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<StatsSample, StoreError>;
 
     /// Succeeds when the store can serve reads.
     async fn ping(&self) -> Result<(), StoreError>;

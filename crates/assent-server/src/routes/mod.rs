@@ -7,6 +7,7 @@ pub mod grants;
 pub mod health;
 pub mod policy;
 pub mod query;
+pub mod stats;
 pub mod tokens;
 
 use crate::error::ApiError;

@@ -6,6 +6,7 @@
 
 mod changes;
 mod rows;
+mod stats;
 mod writer;
 
 use std::str::FromStr;
@@ -32,7 +33,7 @@ use self::rows::{
 use self::writer::Writer;
 use crate::{
     ApprovalFilter, ApprovalPage, CHANGE_CHANNEL_CAPACITY, Committed, CreateOutcome,
-    IdempotencyKey, NewToken, Store, StoreError, TokenRecord,
+    IdempotencyKey, NewToken, StatsSample, Store, StoreError, TokenRecord,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -342,6 +343,14 @@ impl Store for SqliteStore {
         .fetch_all(&self.readers)
         .await?;
         rows.iter().map(event_from_row).collect()
+    }
+
+    async fn stats_sample(
+        &self,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<StatsSample, StoreError> {
+        stats::sample(&self.readers, since, limit).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
