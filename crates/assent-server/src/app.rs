@@ -78,6 +78,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::audit::router())
         .merge(routes::health::router())
         .merge(routes::stats::router())
+        .merge(routes::metrics::router())
 }
 
 pub fn router(state: AppState) -> Router {
@@ -85,6 +86,7 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(routes::not_found)
+        .layer(axum::middleware::from_fn(crate::metrics::track_http))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -1,6 +1,7 @@
-//! Follows the store's commit notices and fans them out: decided approvals
-//! wake their long-poll waiters, revoked tokens leave the token cache. When
-//! notices were missed (the stream lagged), both catch up from the store.
+//! Follows the store's commit notices and fans them out: created and decided
+//! approvals are counted in the metrics, decided ones wake their long-poll
+//! waiters, revoked tokens leave the token cache. When notices were missed
+//! (the stream lagged), waiters and tokens catch up from the store.
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ pub async fn follow(store: Arc<dyn Store>, waiters: Arc<Waiters>, tokens: Arc<To
     loop {
         match notices.recv().await {
             Ok(committed) => {
+                crate::metrics::committed(&committed);
                 committed.decided.iter().for_each(|a| waiters.decided(a));
                 for event in committed
                     .events

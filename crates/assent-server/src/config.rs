@@ -15,7 +15,7 @@ use crate::serve::ServeOptions;
 
 /// Environment variables read as configuration keys (`ASSENT_<KEY>`).
 /// Others with the prefix (`ASSENT_URL`, `ASSENT_TOKEN`) belong to the CLI.
-const ENV_KEYS: [&str; 9] = [
+const ENV_KEYS: [&str; 10] = [
     "listen",
     "data_dir",
     "database_url",
@@ -25,6 +25,7 @@ const ENV_KEYS: [&str; 9] = [
     "log_format",
     "shutdown_grace",
     "policy",
+    "metrics_public",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,6 +55,9 @@ pub struct Config {
     /// working directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<RelativePathBuf>,
+    /// Whether `GET /metrics` answers anyone (the default, for scrapers on a
+    /// private network) or only admin tokens.
+    pub metrics_public: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +79,7 @@ impl Default for Config {
             log_format: LogFormat::Human,
             shutdown_grace: Duration::from_secs(10),
             policy: None,
+            metrics_public: true,
         }
     }
 }

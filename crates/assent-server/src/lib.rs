@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod feed;
 pub mod json;
+pub mod metrics;
 pub mod operations;
 pub mod policy;
 pub mod routes;

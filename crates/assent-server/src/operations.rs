@@ -39,7 +39,7 @@ pub async fn create(
 ) -> ApiResult<CreateOutcome> {
     let limits = state.config.timeouts();
     body.validate(limits).map_err(|e| ApiError::invalid(&e))?;
-    let evaluation = state.policy.current().evaluate(&Input::new(&body, &caller.0.name));
+    let evaluation = state.policy.evaluate(&Input::new(&body, &caller.0.name));
     let at = now();
     let mut approval = body.into_pending(
         Uuid::now_v7(),

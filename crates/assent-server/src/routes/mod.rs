@@ -5,6 +5,7 @@ pub mod audit;
 pub mod events;
 pub mod grants;
 pub mod health;
+pub mod metrics;
 pub mod policy;
 pub mod query;
 pub mod stats;

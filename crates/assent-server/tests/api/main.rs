@@ -8,6 +8,7 @@ mod durability;
 mod events;
 mod grants;
 mod lifecycle;
+mod metrics;
 mod policy;
 mod races;
 mod stats;

@@ -45,12 +45,23 @@ impl TestApp {
         TestApp::spawn_with(Some(policy)).await
     }
 
+    /// A gateway whose configuration `adjust` changed first.
+    pub async fn spawn_configured(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::spawn_from(None, adjust).await
+    }
+
     async fn spawn_with(policy: Option<&str>) -> TestApp {
+        TestApp::spawn_from(policy, |_| {}).await
+    }
+
+    async fn spawn_from(policy: Option<&str>, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         if let Some(text) = policy {
             std::fs::write(dir.path().join("policy.toml"), text).unwrap();
         }
-        let server = Server::start(config(dir.path())).await.unwrap();
+        let mut config = config(dir.path());
+        adjust(&mut config);
+        let server = Server::start(config).await.unwrap();
         let admin = std::fs::read_to_string(dir.path().join("admin.token"))
             .unwrap()
             .trim()
