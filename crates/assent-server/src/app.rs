@@ -79,6 +79,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::health::router())
         .merge(routes::stats::router())
         .merge(routes::metrics::router())
+        .merge(routes::ws::router())
 }
 
 pub fn router(state: AppState) -> Router {

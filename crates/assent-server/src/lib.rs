@@ -15,6 +15,7 @@ pub mod serve;
 pub mod stats;
 pub mod sweeper;
 pub mod waiters;
+pub mod ws;
 
 pub use config::Config;
 pub use serve::{ServeError, ServeOptions, Server, run};

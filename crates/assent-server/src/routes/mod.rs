@@ -10,6 +10,7 @@ pub mod policy;
 pub mod query;
 pub mod stats;
 pub mod tokens;
+pub mod ws;
 
 use crate::error::ApiError;
 

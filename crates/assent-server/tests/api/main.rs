@@ -12,3 +12,4 @@ mod metrics;
 mod policy;
 mod races;
 mod stats;
+mod ws;
