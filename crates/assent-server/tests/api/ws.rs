@@ -354,7 +354,15 @@ async fn subscribe_after_sends_history_then_live_events_in_order_without_duplica
     let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     let before = app.event_count().await;
     let mut approver = Rpc::connect(&app, &app.approver).await;
-    let subscribed = approver.call("events.subscribe", json!({"after": 0})).await;
+    approver
+        .send(&json!({"jsonrpc": "2.0", "id": "s", "method": "events.subscribe", "params": {"after": 0}}))
+        .await;
+    let first = approver.receive(SHORT).await.unwrap();
+    assert_eq!(
+        first["id"], "s",
+        "the reply comes before any event: {first}"
+    );
+    let subscribed = first["result"].clone();
     assert!(subscribed["subscription"].is_u64(), "{subscribed}");
     let history = approver.events(before).await;
     app.review(&app.approver, &id, "approve").await;
@@ -456,4 +464,27 @@ async fn a_python_websockets_client_runs_a_json_rpc_session() {
     );
     let (_, stored) = app.get(&app.agent, id).await;
     assert_eq!(stored["status"], "approved");
+}
+
+#[tokio::test]
+async fn a_message_over_the_body_limit_ends_the_connection() {
+    let app = TestApp::spawn().await;
+    let mut agent = Rpc::connect(&app, &app.agent).await;
+    let big = "x".repeat(300 * 1024);
+    let request = json!({"jsonrpc": "2.0", "id": 1, "method": "approvals.create",
+        "params": {"action": "deploy", "summary": big}});
+    let _ = agent.socket.send(Message::text(request.to_string())).await;
+    let ended = loop {
+        match tokio::time::timeout(SHORT, agent.socket.next()).await {
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            Ok(Some(Ok(Message::Close(_)) | Err(_)) | None) => break true,
+            Ok(Some(Ok(other))) => panic!("expected the connection to end, got {other:?}"),
+            Err(_) => break false,
+        }
+    };
+    assert!(ended, "the connection stayed open");
+    let (_, listed) = app
+        .call(reqwest::Method::GET, "/v1/approvals", &app.agent, None)
+        .await;
+    assert_eq!(listed["items"], json!([]), "nothing was created");
 }
