@@ -110,3 +110,31 @@ async fn agents_are_refused_and_bad_windows_are_named() {
         );
     }
 }
+
+#[tokio::test]
+async fn stats_metrics_and_the_websocket_are_in_the_openapi_document() {
+    let app = TestApp::spawn().await;
+    let (status, doc) = app.call(Method::GET, "/openapi.json", "", None).await;
+    assert_eq!(status, StatusCode::OK);
+    for (path, method) in [("/v1/stats", "get"), ("/metrics", "get"), ("/v1/ws", "get")] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{path} is documented"
+        );
+    }
+    let schema = &doc["components"]["schemas"]["Stats"];
+    assert!(schema.is_object(), "the Stats schema is documented");
+    let rendered = schema.to_string();
+    for field in [
+        "approval_rate",
+        "time_to_decision",
+        "by_action",
+        "by_reviewer",
+        "approved",
+    ] {
+        assert!(
+            rendered.contains(field),
+            "Stats documents {field}: {rendered}"
+        );
+    }
+}
