@@ -84,6 +84,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::receipts::router())
         .merge(routes::keys::router())
         .merge(routes::health::router())
+        .merge(routes::stats::router())
+        .merge(routes::metrics::router())
+        .merge(routes::ws::router())
 }
 
 pub fn router(state: AppState) -> Router {
@@ -91,6 +94,7 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(routes::not_found)
+        .layer(axum::middleware::from_fn(crate::metrics::track_http))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -1,6 +1,8 @@
-//! Follows the store's commit notices and fans them out: decided approvals
-//! (with their receipts) wake their long-poll waiters, revoked tokens leave the token cache. When
-//! notices were missed (the stream lagged), both catch up from the store.
+//! Follows the store's commit notices and fans them out: created and decided
+//! approvals are counted in the metrics, decided ones (with their receipts)
+//! wake their long-poll waiters, revoked tokens leave the token cache. When
+//! notices were missed (the stream lagged), waiters and tokens catch up from
+//! the store.
 
 use std::sync::Arc;
 
@@ -22,6 +24,7 @@ pub async fn follow(
     loop {
         match notices.recv().await {
             Ok(committed) => {
+                crate::metrics::committed(&committed);
                 for approval in &committed.decided {
                     let mut approval = approval.clone();
                     receipts.attach(&mut approval);

@@ -16,7 +16,7 @@ use crate::serve::ServeOptions;
 
 /// Environment variables read as configuration keys (`ASSENT_<KEY>`).
 /// Others with the prefix (`ASSENT_URL`, `ASSENT_TOKEN`) belong to the CLI.
-const ENV_KEYS: [&str; 13] = [
+const ENV_KEYS: [&str; 14] = [
     "listen",
     "data_dir",
     "database_url",
@@ -30,6 +30,7 @@ const ENV_KEYS: [&str; 13] = [
     "policy",
     "receipt_ttl",
     "receipt_issuer",
+    "metrics_public",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -69,6 +70,9 @@ pub struct Config {
     pub receipt_ttl: Duration,
     /// The `iss` claim of receipts.
     pub receipt_issuer: String,
+    /// Whether `GET /metrics` answers anyone (the default, for scrapers on a
+    /// private network) or only admin tokens.
+    pub metrics_public: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +98,7 @@ impl Default for Config {
             policy: None,
             receipt_ttl: Duration::from_secs(3600),
             receipt_issuer: "assent".into(),
+            metrics_public: true,
         }
     }
 }

@@ -103,15 +103,23 @@ impl From<LifecycleError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The problem details this error is answered with, over any transport.
+    pub fn problem(&self) -> Problem {
         let (status, kind) = self.parts();
-        let problem = Problem {
+        Problem {
             kind: format!("urn:assent:problem:{kind}"),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: self.to_string(),
-        };
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, _) = self.parts();
+        let problem = self.problem();
         let mut response = (status, axum::Json(problem)).into_response();
         let headers = response.headers_mut();
         headers.insert(

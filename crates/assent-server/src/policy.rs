@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use assent_domain::policy::Policy;
+use assent_domain::policy::{Evaluation, Input, Policy};
 
 pub struct RunningPolicy {
     path: Option<PathBuf>,
@@ -30,6 +30,16 @@ impl RunningPolicy {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Evaluates a request against the current policy, timed for
+    /// `assent_policy_evaluation_seconds`.
+    pub fn evaluate(&self, input: &Input<'_>) -> Evaluation {
+        let policy = self.current();
+        let started = std::time::Instant::now();
+        let evaluation = policy.evaluate(input);
+        crate::metrics::policy_evaluated(started.elapsed());
+        evaluation
     }
 
     /// Re-reads the file; on success the new policy answers the next request.

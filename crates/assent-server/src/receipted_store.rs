@@ -8,7 +8,7 @@ use std::sync::Arc;
 use assent_domain::{Approval, Event, Grant, NewEvent, Principal, ReviewRequest};
 use assent_store::{
     ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, Redemption,
-    SigningKey, Store, StoreError, TokenRecord,
+    SigningKey, StatsSample, Store, StoreError, TokenRecord,
 };
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -169,6 +169,14 @@ impl Store for ReceiptedStore {
 
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
         self.inner.events_after(after, limit).await
+    }
+
+    async fn stats_sample(
+        &self,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<StatsSample, StoreError> {
+        self.inner.stats_sample(since, limit).await
     }
 
     async fn ensure_signing_key(&self, candidate: SigningKey) -> Result<SigningKey, StoreError> {

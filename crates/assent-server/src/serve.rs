@@ -100,6 +100,7 @@ impl Server {
     /// Opens the store, creates the first admin token if there is none, and
     /// starts serving on the configured address (port 0 picks a free port).
     pub async fn start(config: Config) -> Result<Server, ServeError> {
+        crate::metrics::install();
         create_data_dir(&config)?;
         let policy =
             Arc::new(RunningPolicy::load(config.policy_path()).map_err(ServeError::Config)?);

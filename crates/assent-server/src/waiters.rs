@@ -6,13 +6,17 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use assent_domain::Approval;
 use assent_store::Store;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-type Slot = Arc<watch::Sender<Option<Arc<Approval>>>>;
+/// The decided approval, and when its commit notice arrived (for the
+/// wake-up latency metric).
+type Decided = Option<(Arc<Approval>, Instant)>;
+type Slot = Arc<watch::Sender<Decided>>;
 
 #[derive(Default)]
 pub struct Waiters {
@@ -24,17 +28,16 @@ pub struct Registration {
     waiters: Arc<Waiters>,
     id: Uuid,
     slot: Slot,
-    rx: watch::Receiver<Option<Arc<Approval>>>,
+    rx: watch::Receiver<Decided>,
 }
 
 impl Registration {
-    /// Resolves with the terminal approval once its decision is committed.
+    /// Resolves with the terminal approval once its decision is committed,
+    /// recording how long the wake-up took.
     pub async fn decided(&mut self) -> Option<Arc<Approval>> {
-        self.rx
-            .wait_for(Option::is_some)
-            .await
-            .ok()
-            .and_then(|v| v.clone())
+        let (approval, committed) = self.rx.wait_for(Option::is_some).await.ok()?.clone()?;
+        crate::metrics::waiter_woken(committed);
+        Some(approval)
     }
 }
 
@@ -81,7 +84,7 @@ impl Waiters {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&approval.id);
         if let Some((slot, _)) = slot {
-            slot.send_replace(Some(Arc::new(approval.clone())));
+            slot.send_replace(Some((Arc::new(approval.clone()), Instant::now())));
         }
     }
 

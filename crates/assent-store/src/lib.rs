@@ -20,7 +20,8 @@ use uuid::Uuid;
 
 pub use error::StoreError;
 pub use model::{
-    ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, TokenRecord,
+    ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, StatsSample,
+    TokenRecord,
 };
 pub use signing::{Redemption, SigningKey};
 pub use sql::{SqlStore, StoreOptions};
@@ -132,6 +133,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Spends a receipt once; [`StoreError::Conflict`] when it already was.
     async fn redeem_receipt(&self, redemption: Redemption) -> Result<(), StoreError>;
+    /// The pending count, and up to `limit` approvals created at or after
+    /// `since`, newest first (`limit` 0 reads only the count).
+    async fn stats_sample(
+        &self,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<StatsSample, StoreError>;
 
     /// Succeeds when the store can serve reads.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -76,3 +76,13 @@ impl Committed {
         self.events.is_empty() && self.decided.is_empty()
     }
 }
+
+/// What `GET /v1/stats` is computed from: the pending count now, and the
+/// approvals created since the window's start, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct StatsSample {
+    pub pending: u64,
+    pub approvals: Vec<Approval>,
+    /// More approvals were created in the window than were read.
+    pub truncated: bool,
+}

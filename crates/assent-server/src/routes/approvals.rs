@@ -1,10 +1,9 @@
 //! `/v1/approvals`: create, read (with long-poll), list, review, cancel.
+//! The handlers only translate HTTP; the work is in [`crate::operations`].
 
 use assent_domain::canonical::{canonical_json, sha256_hex};
-use assent_domain::lifecycle;
-use assent_domain::policy::{Effect, Input};
-use assent_domain::{Approval, CreateApproval, ReviewRequest, Role, Status};
-use assent_store::{ApprovalFilter, CreateOutcome, IdempotencyKey};
+use assent_domain::{Approval, CreateApproval, ReviewRequest, Status};
+use assent_store::{CreateOutcome, IdempotencyKey};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -12,13 +11,16 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use super::query::QueryParams;
-use crate::app::{AppState, MAX_WAIT, now};
+use crate::app::{AppState, MAX_WAIT};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::json::{ApiJson, OptionalJson};
+pub use crate::operations::parse_id;
+use crate::operations::{
+    self, DEFAULT_PAGE, ListRequest, MAX_PAGE, parse_cursor, parse_label, parse_status,
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -29,20 +31,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
-const DEFAULT_PAGE: u32 = 50;
-const MAX_PAGE: u32 = 500;
-
-pub fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::BadRequest(format!("id: {raw:?} is not a UUID")))
-}
-
-/// Reads an approval the caller may see; others' approvals are 404 to agents.
-async fn visible(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<Approval> {
-    match state.store.get_approval(id).await? {
-        Some(a) if a.visible_to(&caller.0) => Ok(a),
-        _ => Err(ApiError::NotFound("approval")),
-    }
-}
 
 fn idempotency_key(
     headers: &HeaderMap,
@@ -87,37 +75,9 @@ async fn create_approval(
     headers: HeaderMap,
     ApiJson(body): ApiJson<CreateApproval>,
 ) -> ApiResult<Response> {
-    let limits = state.config.timeouts();
-    body.validate(limits).map_err(|e| ApiError::invalid(&e))?;
     let idempotency = idempotency_key(&headers, &body)?;
-    let evaluation = state
-        .policy
-        .current()
-        .evaluate(&Input::new(&body, &caller.0.name));
-    let at = now();
-    let mut approval = body.into_pending(
-        Uuid::now_v7(),
-        &caller.0.name,
-        evaluation.placement,
-        limits,
-        at,
-    );
-    // Allow and deny rules decide at once; only `ask` leaves it to grants and people.
-    if evaluation.effect != Effect::Ask {
-        let allow = evaluation.effect == Effect::Allow;
-        lifecycle::decide_by_policy(
-            &mut approval,
-            allow,
-            evaluation.rule.as_deref(),
-            evaluation.reason,
-            at,
-        );
-    }
-    match state.store.create_approval(approval, idempotency).await? {
+    match operations::create(&state, &caller, body, idempotency).await? {
         CreateOutcome::Created(a) if a.status == Status::Pending => {
-            state
-                .sweep
-                .deadline_added(a.escalate_at.unwrap_or(a.expires_at));
             let location = format!("/v1/approvals/{}", a.id);
             Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(a)).into_response())
         }
@@ -138,23 +98,9 @@ async fn get_approval(
 ) -> ApiResult<Json<Approval>> {
     let id = parse_id(&id)?;
     let wait = QueryParams::parse(raw.as_deref(), &["wait"])?.duration("wait", MAX_WAIT)?;
-    let Some(wait) = wait.filter(|w| !w.is_zero()) else {
-        return Ok(Json(visible(&state, &caller, id).await?));
-    };
-    let mut registration = state.waiters.register(id);
-    let approval = visible(&state, &caller, id).await?;
-    if approval.status.is_terminal() {
-        return Ok(Json(approval));
-    }
-    tokio::select! {
-        decided = registration.decided() => match decided {
-            Some(decided) => Ok(Json(decided.as_ref().clone())),
-            None => Ok(Json(visible(&state, &caller, id).await?)),
-        },
-        () = tokio::time::sleep(wait) => Ok(Json(visible(&state, &caller, id).await?)),
-        // Shutting down: answer with what we have; the client polls again elsewhere.
-        () = state.shutdown.cancelled() => Ok(Json(approval)),
-    }
+    Ok(Json(
+        operations::wait(&state, &caller, id, wait.unwrap_or_default()).await?,
+    ))
 }
 
 /// A page of approvals.
@@ -194,50 +140,17 @@ async fn list_approvals(
             "cursor",
         ],
     )?;
-    let status = match q.one("status")? {
-        None | Some("all") => None,
-        Some(s) => Some(Status::parse(s).ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "status: {s:?} is not one of pending, approved, rejected, expired, cancelled, all"
-            ))
-        })?),
-    };
-    let labels = q
-        .all("label")
-        .map(|l| {
-            l.split_once(':')
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .ok_or_else(|| ApiError::BadRequest(format!("label: {l:?} is not key:value")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let before = q
-        .one("cursor")?
-        .map(|c| {
-            parse_id(c)
-                .map_err(|_| ApiError::BadRequest("cursor: not a cursor from this API".into()))
-        })
-        .transpose()?;
-    let mut requester = q.one("requester")?.map(str::to_owned);
-    if caller.0.role == Role::Agent {
-        if requester.as_ref().is_some_and(|r| *r != caller.0.name) {
-            return Ok(Json(ApprovalList {
-                items: vec![],
-                next_cursor: None,
-            }));
-        }
-        requester = Some(caller.0.name.clone());
-    }
-    let filter = ApprovalFilter {
-        status,
+    let request = ListRequest {
+        status: q.one("status")?.map(parse_status).transpose()?.flatten(),
         action: q.one("action")?.map(str::to_owned),
-        requester,
+        requester: q.one("requester")?.map(str::to_owned),
         session_id: q.one("session_id")?.map(str::to_owned),
         run_id: q.one("run_id")?.map(str::to_owned),
-        labels,
-        before,
+        labels: q.all("label").map(parse_label).collect::<Result<_, _>>()?,
+        cursor: q.one("cursor")?.map(parse_cursor).transpose()?,
         limit: q.limit("limit", DEFAULT_PAGE, MAX_PAGE)?,
     };
-    let page = state.store.list_approvals(&filter).await?;
+    let page = operations::list(&state, &caller, request).await?;
     Ok(Json(ApprovalList {
         items: page.items,
         next_cursor: page.next.map(|id| id.to_string()),
@@ -260,12 +173,7 @@ async fn review_approval(
     ApiJson(review): ApiJson<ReviewRequest>,
 ) -> ApiResult<Json<Approval>> {
     let id = parse_id(&id)?;
-    let reviewer = caller.require(Role::Approver)?.clone();
-    review.validate().map_err(|e| ApiError::invalid(&e))?;
-    match state.store.review(id, reviewer, review, now()).await {
-        Err(assent_store::StoreError::NotFound) => Err(ApiError::NotFound("approval")),
-        other => Ok(Json(other?)),
-    }
+    Ok(Json(operations::review(&state, &caller, id, review).await?))
 }
 
 /// Body of a cancel request.
@@ -290,16 +198,7 @@ async fn cancel_approval(
     OptionalJson(body): OptionalJson<CancelRequest>,
 ) -> ApiResult<Json<Approval>> {
     let id = parse_id(&id)?;
-    if let Some(reason) = &body.reason
-        && reason.chars().count() > assent_domain::request::MAX_REASON_CHARS
-    {
-        return Err(ApiError::BadRequest(format!(
-            "reason: must be at most {} characters",
-            assent_domain::request::MAX_REASON_CHARS
-        )));
-    }
-    visible(&state, &caller, id).await?;
     Ok(Json(
-        state.store.cancel(id, caller.0, body.reason, now()).await?,
+        operations::cancel(&state, &caller, id, body.reason).await?,
     ))
 }

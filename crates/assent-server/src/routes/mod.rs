@@ -6,10 +6,13 @@ pub mod events;
 pub mod grants;
 pub mod health;
 pub mod keys;
+pub mod metrics;
 pub mod policy;
 pub mod query;
 pub mod receipts;
+pub mod stats;
 pub mod tokens;
+pub mod ws;
 
 use crate::error::ApiError;
 

@@ -105,10 +105,7 @@ async fn check(
 ) -> ApiResult<Json<CheckResult>> {
     body.validate(state.config.timeouts())
         .map_err(|e| ApiError::invalid(&e))?;
-    let evaluation = state
-        .policy
-        .current()
-        .evaluate(&Input::new(&body, &caller.0.name));
+    let evaluation = state.policy.evaluate(&Input::new(&body, &caller.0.name));
     let mut result = CheckResult {
         effect: evaluation.effect,
         rule: evaluation.rule,

@@ -43,30 +43,41 @@ impl QueryParams {
     pub fn limit(&self, key: &str, default: u32, max: u32) -> Result<u32, ApiError> {
         match self.one(key)? {
             None => Ok(default),
-            Some(v) => match v.parse::<u64>() {
-                Ok(n) if n >= 1 => Ok(n.min(u64::from(max)) as u32),
-                _ => Err(ApiError::BadRequest(format!(
-                    "{key}: must be a whole number from 1 (values above {max} are clamped)"
-                ))),
-            },
+            Some(v) => clamp_limit(key, v.parse::<u64>().unwrap_or(0), max),
         }
     }
 
     /// A duration like `30s`, `5m` or plain seconds, clamped to `max`.
     pub fn duration(&self, key: &str, max: Duration) -> Result<Option<Duration>, ApiError> {
-        let Some(v) = self.one(key)? else {
-            return Ok(None);
-        };
-        let parsed = match v.parse::<u64>() {
-            Ok(secs) => Ok(Duration::from_secs(secs)),
-            Err(_) => humantime::parse_duration(v),
-        };
-        parsed.map(|d| Some(d.min(max))).map_err(|_| {
-            ApiError::BadRequest(format!(
-                "{key}: not a duration (use e.g. 30s, 5m or seconds)"
-            ))
-        })
+        self.one(key)?
+            .map(|v| parse_duration(key, v, max))
+            .transpose()
     }
+}
+
+/// A page size from 1, clamped to `max`; `key` names it in the error.
+pub fn clamp_limit(key: &str, n: u64, max: u32) -> Result<u32, ApiError> {
+    if n >= 1 {
+        Ok(n.min(u64::from(max)) as u32)
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "{key}: must be a whole number from 1 (values above {max} are clamped)"
+        )))
+    }
+}
+
+/// A duration like `30s`, `5m` or plain seconds, clamped to `max`; `key`
+/// names it in the error.
+pub fn parse_duration(key: &str, raw: &str, max: Duration) -> Result<Duration, ApiError> {
+    let parsed = match raw.parse::<u64>() {
+        Ok(secs) => Ok(Duration::from_secs(secs)),
+        Err(_) => humantime::parse_duration(raw),
+    };
+    parsed.map(|d| d.min(max)).map_err(|_| {
+        ApiError::BadRequest(format!(
+            "{key}: not a duration (use e.g. 30s, 5m or seconds)"
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -199,7 +199,29 @@ async fn every_endpoint_answers_each_kind_of_caller_as_documented() {
     ] {
         check(&app, Method::DELETE, &unknown_grant, None, who, want).await;
     }
+    for (who, want) in [
+        (NONE, 401),
+        (BAD, 401),
+        (OWNER, 403),
+        (OTHER, 403),
+        (APPROVER, 200),
+        (ADMIN, 200),
+    ] {
+        check(&app, Method::GET, "/v1/stats", None, who, want).await;
+    }
+    // Any principal may open the WebSocket; a plain GET is not an upgrade.
+    for (who, want) in [
+        (NONE, 401),
+        (BAD, 401),
+        (OWNER, 400),
+        (OTHER, 400),
+        (APPROVER, 400),
+        (ADMIN, 400),
+    ] {
+        check(&app, Method::GET, "/v1/ws", None, who, want).await;
+    }
     for who in [NONE, BAD, OWNER, OTHER, APPROVER, ADMIN] {
+        check(&app, Method::GET, "/metrics", None, who, 200).await;
         check(&app, Method::GET, "/healthz", None, who, 200).await;
         check(&app, Method::GET, "/readyz", None, who, 200).await;
         check(&app, Method::GET, "/openapi.json", None, who, 200).await;

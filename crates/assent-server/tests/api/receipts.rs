@@ -147,7 +147,7 @@ async fn bad_verify_bodies_are_refused_naming_the_field() {
 
 #[tokio::test]
 async fn a_receipt_expires_after_the_configured_ttl() {
-    let app = TestApp::spawn_configured(None, |c| c.receipt_ttl = Duration::from_secs(1)).await;
+    let app = TestApp::spawn_configured(|c| c.receipt_ttl = Duration::from_secs(1)).await;
     let (_, receipt) = approved(&app).await;
     tokio::time::sleep(Duration::from_millis(2_100)).await;
     let expired = verify(&app, &receipt, "deploy", args()).await;

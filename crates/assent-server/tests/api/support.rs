@@ -23,9 +23,13 @@ pub struct TestApp {
     pub approver: String,
     /// approver `bob`
     pub approver2: String,
+    /// Applied to the config of every start, restarts included.
+    customize: Customize,
     /// Dropped last: the server must stop before its database goes.
     pub db: TestDb,
 }
+
+type Customize = Box<dyn Fn(&mut Config) + Send + Sync>;
 
 /// A gateway on a free port in `dir` on `db`, running `dir/policy.toml`
 /// when it exists.
@@ -42,47 +46,53 @@ pub fn config(dir: &Path, db: &TestDb) -> Config {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
-        TestApp::spawn_with(None).await
+        TestApp::spawn_with(None, Box::new(|_| {})).await
     }
 
     /// A gateway running the given policy file (kept at `<dir>/policy.toml`).
     pub async fn spawn_with_policy(policy: &str) -> TestApp {
-        TestApp::spawn_with(Some(policy)).await
+        TestApp::spawn_with(Some(policy), Box::new(|_| {})).await
     }
 
-    async fn spawn_with(policy: Option<&str>) -> TestApp {
-        TestApp::spawn_configured(policy, |_| {}).await
-    }
-
-    /// A gateway whose config `tweak` adjusts (restarts use the plain config).
+    /// A gateway whose config `customize` adjusts (at every start).
     pub async fn spawn_configured(
-        policy: Option<&str>,
-        tweak: impl FnOnce(&mut Config),
+        customize: impl Fn(&mut Config) + Send + Sync + 'static,
     ) -> TestApp {
+        TestApp::spawn_with(None, Box::new(customize)).await
+    }
+
+    fn config(&self) -> Config {
+        let mut config = config(self.dir.path(), &self.db);
+        (self.customize)(&mut config);
+        config
+    }
+
+    async fn spawn_with(policy: Option<&str>, customize: Customize) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         if let Some(text) = policy {
             std::fs::write(dir.path().join("policy.toml"), text).unwrap();
         }
         let db = TestDb::create(crate::BACKEND, Some(dir.path())).await;
-        let mut config = config(dir.path(), &db);
-        tweak(&mut config);
-        let server = Server::start(config).await.unwrap();
-        let admin = std::fs::read_to_string(dir.path().join("admin.token"))
-            .unwrap()
-            .trim()
-            .to_owned();
         let mut app = TestApp {
-            base: format!("http://{}", server.addr()),
-            server: Some(server),
+            server: None,
+            base: String::new(),
             http: reqwest::Client::new(),
             dir,
-            admin,
+            admin: String::new(),
             agent: String::new(),
             other_agent: String::new(),
             approver: String::new(),
             approver2: String::new(),
+            customize,
             db,
         };
+        let server = Server::start(app.config()).await.unwrap();
+        app.base = format!("http://{}", server.addr());
+        app.server = Some(server);
+        app.admin = std::fs::read_to_string(app.dir.path().join("admin.token"))
+            .unwrap()
+            .trim()
+            .to_owned();
         app.agent = app.token("bot", "agent", &[]).await;
         app.other_agent = app.token("other-bot", "agent", &[]).await;
         app.approver = app.token("alice", "approver", &[]).await;
@@ -95,9 +105,7 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.shutdown().await.unwrap();
         }
-        let server = Server::start(config(self.dir.path(), &self.db))
-            .await
-            .unwrap();
+        let server = Server::start(self.config()).await.unwrap();
         self.base = format!("http://{}", server.addr());
         self.server = Some(server);
     }

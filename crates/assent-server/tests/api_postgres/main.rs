@@ -28,6 +28,9 @@ mod grants;
 #[path = "../api/lifecycle.rs"]
 mod lifecycle;
 #[cfg(postgres_suite)]
+#[path = "../api/metrics.rs"]
+mod metrics;
+#[cfg(postgres_suite)]
 #[path = "../api/policy.rs"]
 mod policy;
 #[cfg(postgres_suite)]
@@ -37,8 +40,14 @@ mod races;
 #[path = "../api/receipts.rs"]
 mod receipts;
 #[cfg(postgres_suite)]
+#[path = "../api/stats.rs"]
+mod stats;
+#[cfg(postgres_suite)]
 #[path = "../api/support.rs"]
 mod support;
+#[cfg(postgres_suite)]
+#[path = "../api/ws.rs"]
+mod ws;
 
 #[cfg(not(postgres_suite))]
 #[test]

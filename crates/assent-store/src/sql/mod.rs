@@ -13,6 +13,7 @@ mod listener;
 mod reads;
 mod rows;
 mod statement;
+mod stats;
 mod writer;
 
 use std::sync::Arc;
@@ -37,7 +38,7 @@ use self::statement::Statement;
 use self::writer::Writer;
 use crate::{
     ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, Redemption,
-    SigningKey, Store, StoreError, TokenRecord,
+    SigningKey, StatsSample, Store, StoreError, TokenRecord,
 };
 
 /// Pause before retrying a catch-up that failed (the database is down).
@@ -344,6 +345,14 @@ impl Store for SqlStore {
 
     async fn redeem_receipt(&self, redemption: Redemption) -> Result<(), StoreError> {
         self.writer.submit(keys::RedeemReceipt { redemption }).await
+    }
+
+    async fn stats_sample(
+        &self,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<StatsSample, StoreError> {
+        stats::sample(&self.readers, since, limit).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
