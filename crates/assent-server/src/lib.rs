@@ -11,6 +11,7 @@ pub mod routes;
 pub mod serve;
 pub mod sweeper;
 pub mod waiters;
+pub mod webhooks;
 
 pub use config::Config;
 pub use serve::{ServeError, ServeOptions, Server, run};

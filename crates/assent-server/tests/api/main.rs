@@ -10,3 +10,4 @@ mod grants;
 mod lifecycle;
 mod policy;
 mod races;
+mod webhooks;

@@ -22,7 +22,11 @@ pub struct TestApp {
     pub approver: String,
     /// approver `bob`
     pub approver2: String,
+    /// Applied to the config of every start, restarts included.
+    customize: Customize,
 }
+
+type Customize = Box<dyn Fn(&mut Config) + Send + Sync>;
 
 /// A gateway on a free port in `dir`, running `dir/policy.toml` when it exists.
 pub fn config(dir: &Path) -> Config {
@@ -37,20 +41,35 @@ pub fn config(dir: &Path) -> Config {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
-        TestApp::spawn_with(None).await
+        TestApp::spawn_with(None, Box::new(|_| {})).await
     }
 
     /// A gateway running the given policy file (kept at `<dir>/policy.toml`).
     pub async fn spawn_with_policy(policy: &str) -> TestApp {
-        TestApp::spawn_with(Some(policy)).await
+        TestApp::spawn_with(Some(policy), Box::new(|_| {})).await
     }
 
-    async fn spawn_with(policy: Option<&str>) -> TestApp {
+    /// A gateway whose config `customize` adjusts (at every start).
+    pub async fn spawn_configured(
+        customize: impl Fn(&mut Config) + Send + Sync + 'static,
+    ) -> TestApp {
+        TestApp::spawn_with(None, Box::new(customize)).await
+    }
+
+    fn config(dir: &Path, customize: &Customize) -> Config {
+        let mut config = config(dir);
+        customize(&mut config);
+        config
+    }
+
+    async fn spawn_with(policy: Option<&str>, customize: Customize) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         if let Some(text) = policy {
             std::fs::write(dir.path().join("policy.toml"), text).unwrap();
         }
-        let server = Server::start(config(dir.path())).await.unwrap();
+        let server = Server::start(TestApp::config(dir.path(), &customize))
+            .await
+            .unwrap();
         let admin = std::fs::read_to_string(dir.path().join("admin.token"))
             .unwrap()
             .trim()
@@ -65,6 +84,7 @@ impl TestApp {
             other_agent: String::new(),
             approver: String::new(),
             approver2: String::new(),
+            customize,
         };
         app.agent = app.token("bot", "agent", &[]).await;
         app.other_agent = app.token("other-bot", "agent", &[]).await;
@@ -78,7 +98,9 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.shutdown().await.unwrap();
         }
-        let server = Server::start(config(self.dir.path())).await.unwrap();
+        let server = Server::start(TestApp::config(self.dir.path(), &self.customize))
+            .await
+            .unwrap();
         self.base = format!("http://{}", server.addr());
         self.server = Some(server);
     }

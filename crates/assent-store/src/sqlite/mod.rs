@@ -5,6 +5,7 @@
 //! connections that read in parallel with it.
 
 mod changes;
+mod outbox;
 mod rows;
 mod writer;
 
@@ -30,6 +31,7 @@ use self::rows::{
     token_from_row,
 };
 use self::writer::Writer;
+use crate::webhooks::{Delivery, DeliveryOutcome, DeliveryRecord, WebhookTarget};
 use crate::{
     ApprovalFilter, ApprovalPage, CHANGE_CHANNEL_CAPACITY, Committed, CreateOutcome,
     IdempotencyKey, NewToken, Store, StoreError, TokenRecord,
@@ -347,6 +349,44 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.readers).await?;
         Ok(())
+    }
+
+    async fn set_webhook_targets(&self, targets: Vec<WebhookTarget>) -> Result<(), StoreError> {
+        self.writer.submit(outbox::SetTargets { targets }).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.writer
+            .submit(outbox::Claim { now, until, limit })
+            .await
+    }
+
+    async fn settle_delivery(
+        &self,
+        id: i64,
+        outcome: DeliveryOutcome,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .submit(outbox::Settle { id, outcome, now })
+            .await
+    }
+
+    async fn next_delivery_due(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        outbox::next_due(&self.readers).await
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        outbox::list(&self.readers, after, limit).await
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Arc<Committed>> {

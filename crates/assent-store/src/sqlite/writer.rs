@@ -7,7 +7,7 @@
 //! to commit, so refused and accepted changes share the batch without
 //! savepoints. A database failure fails the whole batch: it is rolled back
 //! and every caller in it gets the error. Events are buffered and written
-//! with one multi-row INSERT per batch. Replies go out only after COMMIT
+//! with one multi-row INSERT per batch, together with their webhook deliveries. Replies go out only after COMMIT
 //! returns, so a 2xx answer means the change is durable.
 
 use std::mem;
@@ -20,6 +20,7 @@ use sqlx::{Connection, SqliteConnection};
 use time::OffsetDateTime;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use super::outbox::Outbox;
 use crate::{Committed, StoreError};
 
 /// Most changes one transaction takes; bounds the latency a batch adds.
@@ -35,6 +36,8 @@ pub(crate) struct WriteCtx {
     pub conn: SqliteConnection,
     head: ChainHead,
     committed: Committed,
+    /// Where committed events fan out to as webhook deliveries.
+    pub(super) outbox: Outbox,
 }
 
 impl WriteCtx {
@@ -53,7 +56,9 @@ impl WriteCtx {
         for chunk in self.committed.events.chunks(EVENTS_PER_STATEMENT) {
             super::rows::insert_events(&mut self.conn, chunk).await?;
         }
-        Ok(())
+        self.outbox
+            .enqueue(&mut self.conn, &self.committed.events)
+            .await
     }
 }
 
@@ -131,6 +136,7 @@ impl Writer {
             conn,
             head,
             committed: Committed::default(),
+            outbox: Outbox::default(),
         };
         tokio::spawn(run(ctx, rx, changes));
         Writer { queue }
