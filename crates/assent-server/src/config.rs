@@ -13,10 +13,11 @@ use figment::value::magic::RelativePathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::serve::ServeOptions;
+use crate::webhooks::{self, DeliverySettings, Webhook, WebhookConfig};
 
 /// Environment variables read as configuration keys (`ASSENT_<KEY>`).
 /// Others with the prefix (`ASSENT_URL`, `ASSENT_TOKEN`) belong to the CLI.
-const ENV_KEYS: [&str; 14] = [
+const ENV_KEYS: [&str; 18] = [
     "listen",
     "data_dir",
     "database_url",
@@ -31,6 +32,10 @@ const ENV_KEYS: [&str; 14] = [
     "receipt_ttl",
     "receipt_issuer",
     "metrics_public",
+    "webhook_retry_base",
+    "webhook_retry_for",
+    "webhook_timeout",
+    "webhook_concurrency",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,6 +78,22 @@ pub struct Config {
     /// Whether `GET /metrics` answers anyone (the default, for scrapers on a
     /// private network) or only admin tokens.
     pub metrics_public: bool,
+    /// `[[webhook]]` tables: where events are POSTed. Never serialized, so
+    /// their secrets cannot leak through a dump of the config.
+    #[serde(default, rename = "webhook", skip_serializing)]
+    pub webhooks: Vec<WebhookConfig>,
+    /// Upper bound of the first retry delay of a failed delivery; it
+    /// doubles with every failure (full jitter), up to an hour.
+    #[serde(with = "humantime_serde")]
+    pub webhook_retry_base: Duration,
+    /// How long after its event a delivery is retried before it is failed.
+    #[serde(with = "humantime_serde")]
+    pub webhook_retry_for: Duration,
+    /// Timeout of one delivery request.
+    #[serde(with = "humantime_serde")]
+    pub webhook_timeout: Duration,
+    /// Delivery requests in flight at most (per instance).
+    pub webhook_concurrency: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +120,11 @@ impl Default for Config {
             receipt_ttl: Duration::from_secs(3600),
             receipt_issuer: "assent".into(),
             metrics_public: true,
+            webhooks: Vec::new(),
+            webhook_retry_base: Duration::from_secs(5),
+            webhook_retry_for: Duration::from_secs(24 * 3600),
+            webhook_timeout: Duration::from_secs(10),
+            webhook_concurrency: 16,
         }
     }
 }
@@ -179,7 +205,31 @@ impl Config {
                     .into(),
             );
         }
+        if self.webhook_retry_base.is_zero()
+            || self.webhook_retry_for.is_zero()
+            || self.webhook_timeout.is_zero()
+        {
+            return Err("configuration: webhook_retry_base, webhook_retry_for and webhook_timeout must be positive".into());
+        }
+        if self.webhook_concurrency == 0 {
+            return Err("configuration: webhook_concurrency must be at least 1".into());
+        }
+        self.webhooks()?;
         Ok(())
+    }
+
+    /// The `[[webhook]]` tables, validated.
+    pub fn webhooks(&self) -> Result<Vec<Webhook>, String> {
+        webhooks::resolve_all(&self.webhooks).map_err(|e| format!("configuration: {e}"))
+    }
+
+    pub fn webhook_delivery(&self) -> DeliverySettings {
+        DeliverySettings {
+            retry_base: self.webhook_retry_base,
+            retry_for: self.webhook_retry_for,
+            timeout: self.webhook_timeout,
+            concurrency: self.webhook_concurrency,
+        }
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, String> {
@@ -304,5 +354,59 @@ mod tests {
                 .unwrap_err()
                 .contains("does not exist")
         );
+    }
+
+    #[test]
+    fn webhook_tables_are_read_and_checked_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("assent.toml");
+        let load = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            Config::load(&ServeOptions {
+                config: Some(file.clone()),
+                ..Default::default()
+            })
+        };
+        let config = load(
+            "webhook_retry_base = \"100ms\"\n\
+             [[webhook]]\nurl = \"https://example.com/a\"\n\
+             secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n\
+             [[webhook]]\nurl = \"http://127.0.0.1:9/b\"\n\
+             secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n\
+             events = [\"approval.approved\"]\n",
+        )
+        .unwrap();
+        let hooks = config.webhooks().unwrap();
+        assert_eq!(hooks.len(), 2);
+        assert_eq!(
+            config.webhook_delivery().retry_base,
+            Duration::from_millis(100)
+        );
+        assert_eq!(
+            config.webhook_delivery().retry_for,
+            Duration::from_secs(86400)
+        );
+        assert!(!format!("{config:?}").contains("MfKQ9r8GKYqrTwjU"));
+
+        let err = load(
+            "[[webhook]]\nurl = \"https://example.com/a\"\n\
+             secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n\
+             events = [\"approval.nope\"]\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("webhook[0]") && err.contains("events"),
+            "{err}"
+        );
+        let err = load("[[webhook]]\nurl = \"https://example.com/a\"\nsecret = \"s3cr3t-value\"\n")
+            .unwrap_err();
+        assert!(
+            err.contains("webhook[0]") && err.contains("secret"),
+            "{err}"
+        );
+        assert!(!err.contains("s3cr3t-value"), "{err}");
+        let err =
+            load("[[webhook]]\nurl = \"https://example.com/a\"\nsecrt = \"x\"\n").unwrap_err();
+        assert!(err.contains("secrt"), "{err}");
     }
 }

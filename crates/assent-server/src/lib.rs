@@ -18,6 +18,7 @@ pub mod signing;
 pub mod stats;
 pub mod sweeper;
 pub mod waiters;
+pub mod webhooks;
 pub mod ws;
 
 pub use config::Config;

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use assent_domain::{Approval, Event, Grant, NewEvent, Principal, ReviewRequest};
+use assent_store::webhooks::{Delivery, DeliveryOutcome, DeliveryRecord, WebhookTarget};
 use assent_store::{
     ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, Redemption,
     SigningKey, StatsSample, Store, StoreError, TokenRecord,
@@ -177,6 +178,40 @@ impl Store for ReceiptedStore {
         limit: u32,
     ) -> Result<StatsSample, StoreError> {
         self.inner.stats_sample(since, limit).await
+    }
+
+    async fn set_webhook_targets(&self, targets: Vec<WebhookTarget>) -> Result<(), StoreError> {
+        self.inner.set_webhook_targets(targets).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.inner.claim_deliveries(now, until, limit).await
+    }
+
+    async fn settle_delivery(
+        &self,
+        id: i64,
+        outcome: DeliveryOutcome,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.inner.settle_delivery(id, outcome, now).await
+    }
+
+    async fn next_delivery_due(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        self.inner.next_delivery_due().await
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        self.inner.webhook_deliveries(after, limit).await
     }
 
     async fn ensure_signing_key(&self, candidate: SigningKey) -> Result<SigningKey, StoreError> {

@@ -19,6 +19,7 @@ use crate::receipts::Receipts;
 use crate::signing::Signer;
 use crate::sweeper::Schedule;
 use crate::waiters::Waiters;
+use crate::webhooks::{Sender, Webhook};
 use crate::{commits, sweeper};
 
 /// What `assent serve` passes in from its flags; each overrides the config file and env.
@@ -93,7 +94,10 @@ pub struct Server {
     shutdown: CancellationToken,
     grace: std::time::Duration,
     serving: JoinHandle<std::io::Result<()>>,
+    /// The webhook worker: awaited on shutdown so it releases its claims.
+    delivering: JoinHandle<()>,
     background: Vec<JoinHandle<()>>,
+    store: Arc<dyn Store>,
 }
 
 impl Server {
@@ -106,6 +110,11 @@ impl Server {
             Arc::new(RunningPolicy::load(config.policy_path()).map_err(ServeError::Config)?);
         let store: Arc<dyn Store> =
             Arc::new(SqlStore::open(&config.database_url(), config.store_options()).await?);
+        // Before anything is written, so every event gets its deliveries.
+        let hooks = config.webhooks().map_err(ServeError::Config)?;
+        store
+            .set_webhook_targets(hooks.iter().map(Webhook::target).collect())
+            .await?;
         let signer = Arc::new(Signer::load(store.as_ref()).await?);
         let receipts = Arc::new(Receipts::new(
             signer.clone(),
@@ -113,6 +122,10 @@ impl Server {
             config.receipt_ttl,
         ));
         let store: Arc<dyn Store> = Arc::new(ReceiptedStore::new(store, receipts.clone()));
+        let sender = Arc::new(
+            Sender::new(store.clone(), hooks, config.webhook_delivery())
+                .map_err(ServeError::Config)?,
+        );
         if let Some(path) = bootstrap_admin(store.as_ref(), &config.data_dir)
             .await
             .map_err(ServeError::Io)?
@@ -148,9 +161,14 @@ impl Server {
                 state.tokens.clone(),
                 state.receipts.clone(),
             )),
-            tokio::spawn(sweeper::run(store, state.sweep.clone(), shutdown.clone())),
+            tokio::spawn(sweeper::run(
+                store.clone(),
+                state.sweep.clone(),
+                shutdown.clone(),
+            )),
             tokio::spawn(reload_on_sighup(state.clone())),
         ];
+        let delivering = tokio::spawn(sender.run(shutdown.clone()));
         let grace = state.config.shutdown_grace;
         let app = router(state);
         let stop = shutdown.clone();
@@ -164,7 +182,9 @@ impl Server {
             shutdown,
             grace,
             serving,
+            delivering,
             background,
+            store,
         })
     }
 
@@ -172,11 +192,25 @@ impl Server {
         self.addr
     }
 
+    /// The store this gateway runs on, for embedding and tests.
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
     /// Stops accepting, tells long-polls to return, lets in-flight requests
-    /// (and so their writes) finish within the grace period.
+    /// (and so their writes) finish within the grace period, and stops the
+    /// webhook worker (its unfinished attempts are retried on the next start).
     pub async fn shutdown(self) -> Result<(), ServeError> {
         self.shutdown.cancel();
         let outcome = tokio::time::timeout(self.grace, self.serving).await;
+        let mut delivering = self.delivering;
+        if tokio::time::timeout(self.grace, &mut delivering)
+            .await
+            .is_err()
+        {
+            tracing::warn!("webhook deliveries did not stop within the shutdown grace period");
+            delivering.abort();
+        }
         self.background.iter().for_each(JoinHandle::abort);
         match outcome {
             Ok(Ok(Ok(()))) => Ok(()),

@@ -9,6 +9,7 @@ mod error;
 mod model;
 mod signing;
 mod sql;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -143,6 +144,42 @@ pub trait Store: Send + Sync + 'static {
 
     /// Succeeds when the store can serve reads.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Sets the webhooks that committed events fan out to: from the next
+    /// commit on, each event gets one pending delivery per webhook that
+    /// wants it, written in the event's own transaction.
+    async fn set_webhook_targets(
+        &self,
+        targets: Vec<webhooks::WebhookTarget>,
+    ) -> Result<(), StoreError>;
+
+    /// Leases up to `limit` deliveries due at `now` to the caller until
+    /// `until`; after that they are due again for anyone (a crashed worker
+    /// loses nothing).
+    async fn claim_deliveries(
+        &self,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<webhooks::Delivery>, StoreError>;
+
+    /// Records how an attempt at a claimed delivery ended and drops the claim.
+    async fn settle_delivery(
+        &self,
+        id: i64,
+        outcome: webhooks::DeliveryOutcome,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// When the earliest pending delivery is due (or its claim runs out).
+    async fn next_delivery_due(&self) -> Result<Option<OffsetDateTime>, StoreError>;
+
+    /// Outbox rows with `id > after`, in order, at most `limit`.
+    async fn webhook_deliveries(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<webhooks::DeliveryRecord>, StoreError>;
 
     /// Notices of committed changes, in commit order.
     fn subscribe(&self) -> broadcast::Receiver<Arc<Committed>>;

@@ -18,4 +18,5 @@ mod policy;
 mod races;
 mod receipts;
 mod stats;
+mod webhooks;
 mod ws;

@@ -46,6 +46,9 @@ mod stats;
 #[path = "../api/support.rs"]
 mod support;
 #[cfg(postgres_suite)]
+#[path = "../api/webhooks.rs"]
+mod webhooks;
+#[cfg(postgres_suite)]
 #[path = "../api/ws.rs"]
 mod ws;
 

@@ -192,6 +192,14 @@ impl Backend {
         Ok(())
     }
 
+    /// What a SELECT that claims rows for work ends with.
+    pub fn claim_clause(&self) -> &'static str {
+        match self {
+            Backend::Sqlite { .. } => "",
+            Backend::Postgres { .. } => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// Tells other instances, at commit, that events up to `seq` exist.
     pub async fn announce(&self, conn: &mut AnyConnection, seq: i64) -> Result<(), StoreError> {
         if let Backend::Postgres { .. } = self {

@@ -9,7 +9,7 @@ use assent_domain::timestamp::unix_millis;
 use assent_domain::{Approval, Grant, NewEvent, Principal, ReviewRequest, Status, lifecycle};
 use async_trait::async_trait;
 use serde_json::json;
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -284,9 +284,10 @@ impl Change for ExpireDue {
     type Output = Vec<Approval>;
 
     async fn apply(self, ctx: &mut WriteCtx) -> Result<Answer<Vec<Approval>>, StoreError> {
-        let docs: Vec<String> = sqlx::query_scalar(
-            "SELECT doc FROM approvals WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
-        )
+        let docs: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT doc FROM approvals WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2{}",
+            ctx.claim
+        )))
         .bind(unix_millis(self.now))
         .bind(i64::from(self.limit))
         .fetch_all(&mut ctx.conn)
@@ -433,9 +434,10 @@ impl Change for EscalateDue {
     type Output = Vec<Approval>;
 
     async fn apply(self, ctx: &mut WriteCtx) -> Result<Answer<Vec<Approval>>, StoreError> {
-        let docs: Vec<String> = sqlx::query_scalar(
-            "SELECT doc FROM approvals WHERE status = 'pending' AND escalate_at <= $1 ORDER BY escalate_at LIMIT $2",
-        )
+        let docs: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT doc FROM approvals WHERE status = 'pending' AND escalate_at <= $1 ORDER BY escalate_at LIMIT $2{}",
+            ctx.claim
+        )))
         .bind(unix_millis(self.now))
         .bind(i64::from(self.limit))
         .fetch_all(&mut ctx.conn)

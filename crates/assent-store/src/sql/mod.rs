@@ -10,6 +10,7 @@ mod changes;
 mod feed;
 mod keys;
 mod listener;
+mod outbox;
 mod reads;
 mod rows;
 mod statement;
@@ -36,6 +37,7 @@ use self::feed::Feed;
 use self::rows::{approval_from_doc, grant_columns, grant_from_row, token_columns, token_from_row};
 use self::statement::Statement;
 use self::writer::Writer;
+use crate::webhooks::{Delivery, DeliveryOutcome, DeliveryRecord, WebhookTarget};
 use crate::{
     ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, Redemption,
     SigningKey, StatsSample, Store, StoreError, TokenRecord,
@@ -358,6 +360,44 @@ impl Store for SqlStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.readers).await?;
         Ok(())
+    }
+
+    async fn set_webhook_targets(&self, targets: Vec<WebhookTarget>) -> Result<(), StoreError> {
+        self.writer.submit(outbox::SetTargets { targets }).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.writer
+            .submit(outbox::Claim { now, until, limit })
+            .await
+    }
+
+    async fn settle_delivery(
+        &self,
+        id: i64,
+        outcome: DeliveryOutcome,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .submit(outbox::Settle { id, outcome, now })
+            .await
+    }
+
+    async fn next_delivery_due(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        outbox::next_due(&self.readers).await
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        outbox::list(&self.readers, after, limit).await
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Arc<Committed>> {

@@ -13,7 +13,7 @@
 //! to commit, so refused and accepted changes share the batch without
 //! savepoints. A database failure fails the whole batch: it is rolled back
 //! and every caller in it gets the error. Events are buffered and written
-//! with one multi-row INSERT per batch. Replies go out only after COMMIT
+//! with one multi-row INSERT per batch, together with their webhook deliveries. Replies go out only after COMMIT
 //! returns, so a 2xx answer means the change is durable.
 
 use std::mem;
@@ -28,6 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::backend::Backend;
 use super::feed::Feed;
+use super::outbox::Outbox;
 use crate::{Committed, StoreError};
 
 /// Most changes one transaction takes; bounds the latency a batch adds.
@@ -43,6 +44,12 @@ pub(crate) struct WriteCtx {
     pub conn: AnyConnection,
     head: ChainHead,
     committed: Committed,
+    /// Where committed events fan out to as webhook deliveries.
+    pub(super) outbox: Outbox,
+    /// Appended to the SELECT that picks rows to expire, escalate or
+    /// deliver: `FOR UPDATE SKIP LOCKED` on PostgreSQL, so instances never
+    /// pick the same row (SQLite has one writer and needs nothing).
+    pub claim: &'static str,
 }
 
 impl WriteCtx {
@@ -61,7 +68,9 @@ impl WriteCtx {
         for chunk in self.committed.events.chunks(EVENTS_PER_STATEMENT) {
             super::rows::insert_events(&mut self.conn, chunk).await?;
         }
-        Ok(())
+        self.outbox
+            .enqueue(&mut self.conn, &self.committed.events)
+            .await
     }
 }
 
@@ -141,6 +150,8 @@ impl Writer {
             conn,
             head,
             committed: Committed::default(),
+            outbox: Outbox::default(),
+            claim: backend.claim_clause(),
         };
         tokio::spawn(run(backend, ctx, rx, feed));
         Writer { queue }
