@@ -13,7 +13,8 @@ mod support;
 
 #[cfg(postgres_suite)]
 mod shared_database {
-    use std::collections::HashSet;
+    use std::collections::{HashMap, HashSet};
+    use std::path::Path;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::{Duration, Instant};
@@ -21,7 +22,7 @@ mod shared_database {
     use assent_testdb::{Backend, TestDb};
     use reqwest::{Client, StatusCode};
     use serde_json::{Value, json};
-    use tokio::io::AsyncWriteExt;
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
     use tokio::net::{TcpListener, TcpStream};
     use tokio::task::JoinSet;
 
@@ -142,10 +143,15 @@ mod shared_database {
         _db: TestDb,
     }
 
-    async fn pair() -> Pair {
+    /// Both run `config` (a path to an `assent.toml`) when given.
+    async fn pair(config: Option<&Path>) -> Pair {
         let db = TestDb::create(Backend::Postgres, None).await;
-        let a = Gateway::start_on(db.url());
-        let b = Gateway::start_on(db.url());
+        let args: Vec<&str> = match config {
+            Some(path) => vec!["--config", path.to_str().unwrap()],
+            None => vec![],
+        };
+        let a = Gateway::start_on(db.url(), &args);
+        let b = Gateway::start_on(db.url(), &args);
         assert!(
             !a.admin.is_empty() && b.admin.is_empty(),
             "one admin bootstrap"
@@ -155,7 +161,7 @@ mod shared_database {
 
     #[tokio::test]
     async fn a_decision_on_one_instance_answers_a_waiter_on_the_other() {
-        let p = pair().await;
+        let p = pair(None).await;
         let admin_a = Api::new(&p.a, &p.a.admin);
         let agent = admin_a.token("bot", "agent").await;
         let alice = admin_a.token("alice", "approver").await;
@@ -315,7 +321,7 @@ mod shared_database {
         let proxy = Proxy::start(target).await;
         url.set_host(Some("127.0.0.1")).unwrap();
         url.set_port(Some(proxy.port)).unwrap();
-        let gateway = Gateway::start_on(url.as_str());
+        let gateway = Gateway::start_on(url.as_str(), &[]);
         let admin = Api::new(&gateway, &gateway.admin);
         let agent = admin.as_(&admin.token("bot", "agent").await);
         let alice = admin.as_(&admin.token("alice", "approver").await);
@@ -416,6 +422,98 @@ mod shared_database {
             acknowledged.len() > 10,
             "the load made progress: {}",
             acknowledged.len()
+        );
+    }
+
+    /// Each event's deliveries as a webhook receiver counts them: how many
+    /// requests carried it.
+    type Received = Arc<std::sync::Mutex<HashMap<i64, usize>>>;
+
+    /// A plain HTTP/1.1 receiver that answers 204 to every POST and counts
+    /// the event `seq` of each body.
+    async fn receiver() -> (u16, Received) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received: Received = Arc::default();
+        let counts = received.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let counts = counts.clone();
+                tokio::spawn(async move {
+                    let mut stream = BufReader::new(stream);
+                    loop {
+                        let mut length = 0;
+                        let mut line = String::new();
+                        loop {
+                            line.clear();
+                            if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                            if let Some((name, value)) = line.split_once(':')
+                                && name.eq_ignore_ascii_case("content-length")
+                            {
+                                length = value.trim().parse().unwrap();
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        stream.read_exact(&mut body).await.unwrap();
+                        let event: Value = serde_json::from_slice(&body).unwrap();
+                        *counts
+                            .lock()
+                            .unwrap()
+                            .entry(event["seq"].as_i64().unwrap())
+                            .or_default() += 1;
+                        let reply = b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n";
+                        if stream.get_mut().write_all(reply).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (port, received)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_instances_deliver_each_event_to_a_webhook_once() {
+        let (port, received) = receiver().await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("assent.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "webhook_retry_base = \"100ms\"\n\n[[webhook]]\nurl = \"http://127.0.0.1:{port}/hook\"\n\
+                 secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n"
+            ),
+        )
+        .unwrap();
+        let p = pair(Some(&config)).await;
+        let admin_a = Api::new(&p.a, &p.a.admin);
+        let agent = admin_a.token("bot", "agent").await;
+        let alice = admin_a.token("alice", "approver").await;
+        let (agent_a, agent_b) = (admin_a.as_(&agent), Api::new(&p.b, &agent));
+        let alice_b = Api::new(&p.b, &alice);
+        for i in 0..20 {
+            let creator = if i % 2 == 0 { &agent_a } else { &agent_b };
+            let id = creator.create(json!({"action": "deploy"})).await;
+            assert_eq!(alice_b.review(&id, "approve").await, StatusCode::OK);
+        }
+        let last = admin_a.verified_log().await.last().unwrap().seq;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while received.lock().unwrap().len() < last as usize {
+            assert!(Instant::now() < deadline, "not every event was delivered");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Time for any duplicate claim to arrive too.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let counts = received.lock().unwrap().clone();
+        let expected: HashMap<i64, usize> = (1..=last).map(|seq| (seq, 1)).collect();
+        assert_eq!(
+            counts, expected,
+            "one delivery per event across both instances"
         );
     }
 }

@@ -46,9 +46,14 @@ impl Gateway {
         Gateway::start_in(dir)
     }
 
-    /// A gateway on the database at `database_url` (several may share one).
-    pub fn start_on(database_url: &str) -> Gateway {
-        Gateway::start_with_args(tempfile::tempdir().unwrap(), &["--database", database_url])
+    /// A gateway on the database at `database_url` (several may share one),
+    /// with more `serve` flags.
+    pub fn start_on(database_url: &str, args: &[&str]) -> Gateway {
+        let args: Vec<&str> = ["--database", database_url]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        Gateway::start_with_args(tempfile::tempdir().unwrap(), &args)
     }
 
     /// A gateway on an existing data dir (a database prepared beforehand, say).
