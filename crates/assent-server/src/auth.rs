@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
 use assent_domain::{Principal, Role};
-use assent_store::{NewToken, Store, TokenRecord};
+use assent_store::{NewToken, Store, StoreError, TokenRecord};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -162,9 +162,13 @@ pub async fn bootstrap_admin(
         return Ok(None);
     }
     let token = generate_token().map_err(|e| format!("no randomness for the admin token: {e}"))?;
+    // Written before the token exists, so a crash in between cannot leave
+    // an admin token nobody holds; named per process, so instances racing
+    // on a shared data dir cannot overwrite each other's.
     let path = data_dir.join("admin.token");
-    write_secret(&path, &token).map_err(|e| format!("writing {}: {e}", path.display()))?;
-    let record: TokenRecord = store
+    let pending = data_dir.join(format!("admin.token.{}.tmp", std::process::id()));
+    write_secret(&pending, &token).map_err(|e| format!("writing {}: {e}", pending.display()))?;
+    let created = store
         .create_token(
             NewToken {
                 name: BOOTSTRAP_ADMIN.into(),
@@ -175,8 +179,17 @@ pub async fn bootstrap_admin(
             },
             now(),
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await;
+    let record: TokenRecord = match created {
+        Ok(record) => record,
+        // Another instance on the same database bootstrapped first.
+        Err(StoreError::Conflict(_)) => {
+            let _ = std::fs::remove_file(&pending);
+            return Ok(None);
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    std::fs::rename(&pending, &path).map_err(|e| format!("writing {}: {e}", path.display()))?;
     tracing::info!(name = %record.name, "created the bootstrap admin token");
     Ok(Some(path))
 }

@@ -136,10 +136,12 @@ mod shared_database {
         }
     }
 
-    /// Instance A (which bootstraps the admin token) and B, on one database.
+    /// Instances A and B on one database, started at the same moment: one of
+    /// them bootstraps the admin token (`admin`), the other finds it made.
     struct Pair {
         a: Gateway,
         b: Gateway,
+        admin: String,
         _db: TestDb,
     }
 
@@ -150,19 +152,30 @@ mod shared_database {
             Some(path) => vec!["--config", path.to_str().unwrap()],
             None => vec![],
         };
-        let a = Gateway::start_on(db.url(), &args);
-        let b = Gateway::start_on(db.url(), &args);
-        assert!(
-            !a.admin.is_empty() && b.admin.is_empty(),
-            "one admin bootstrap"
-        );
-        Pair { a, b, _db: db }
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| Gateway::start_on(db.url(), &args));
+            let b = s.spawn(|| Gateway::start_on(db.url(), &args));
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        let admins: Vec<&str> = [&a, &b]
+            .iter()
+            .map(|g| g.admin.as_str())
+            .filter(|token| !token.is_empty())
+            .collect();
+        assert_eq!(admins.len(), 1, "exactly one instance bootstraps the admin");
+        let admin = admins[0].to_owned();
+        Pair {
+            a,
+            b,
+            admin,
+            _db: db,
+        }
     }
 
     #[tokio::test]
     async fn a_decision_on_one_instance_answers_a_waiter_on_the_other() {
         let p = pair(None).await;
-        let admin_a = Api::new(&p.a, &p.a.admin);
+        let admin_a = Api::new(&p.a, &p.admin);
         let agent = admin_a.token("bot", "agent").await;
         let alice = admin_a.token("alice", "approver").await;
         let bob = admin_a.token("bob", "approver").await;
@@ -227,7 +240,7 @@ mod shared_database {
         assert_eq!(decisions, 7, "one decision per approval");
 
         // SSE on B replays and streams A's events in seq order, gapless.
-        let admin_b = Api::new(&p.b, &p.a.admin);
+        let admin_b = Api::new(&p.b, &p.admin);
         let last = log.last().unwrap().seq;
         let next = agent_a.create(json!({"action": "deploy"})).await;
         let seqs = sse_seqs(&admin_b, last + 1).await;
@@ -491,7 +504,7 @@ mod shared_database {
         )
         .unwrap();
         let p = pair(Some(&config)).await;
-        let admin_a = Api::new(&p.a, &p.a.admin);
+        let admin_a = Api::new(&p.a, &p.admin);
         let agent = admin_a.token("bot", "agent").await;
         let alice = admin_a.token("alice", "approver").await;
         let (agent_a, agent_b) = (admin_a.as_(&agent), Api::new(&p.b, &agent));
