@@ -98,19 +98,6 @@ pub async fn wait(
     }
 }
 
-/// Filters of a listing as callers give them, before authorization narrows them.
-#[derive(Debug, Default)]
-pub struct ListRequest {
-    pub status: Option<Status>,
-    pub action: Option<String>,
-    pub requester: Option<String>,
-    pub session_id: Option<String>,
-    pub run_id: Option<String>,
-    pub labels: Vec<(String, String)>,
-    pub cursor: Option<Uuid>,
-    pub limit: u32,
-}
-
 /// `status`: one status or `all`.
 pub fn parse_status(raw: &str) -> ApiResult<Option<Status>> {
     match raw {
@@ -138,28 +125,21 @@ pub fn parse_cursor(raw: &str) -> ApiResult<Uuid> {
 pub async fn list(
     state: &AppState,
     caller: &Caller,
-    request: ListRequest,
+    mut filter: ApprovalFilter,
 ) -> ApiResult<ApprovalPage> {
-    let mut requester = request.requester;
     if caller.0.role == Role::Agent {
-        if requester.as_ref().is_some_and(|r| *r != caller.0.name) {
+        if filter
+            .requester
+            .as_ref()
+            .is_some_and(|r| *r != caller.0.name)
+        {
             return Ok(ApprovalPage {
                 items: vec![],
                 next: None,
             });
         }
-        requester = Some(caller.0.name.clone());
+        filter.requester = Some(caller.0.name.clone());
     }
-    let filter = ApprovalFilter {
-        status: request.status,
-        action: request.action,
-        requester,
-        session_id: request.session_id,
-        run_id: request.run_id,
-        labels: request.labels,
-        before: request.cursor,
-        limit: request.limit,
-    };
     Ok(state.store.list_approvals(&filter).await?)
 }
 

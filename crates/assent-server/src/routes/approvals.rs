@@ -3,7 +3,7 @@
 
 use assent_domain::canonical::{canonical_json, sha256_hex};
 use assent_domain::{Approval, CreateApproval, ReviewRequest, Status};
-use assent_store::{CreateOutcome, IdempotencyKey};
+use assent_store::{ApprovalFilter, CreateOutcome, IdempotencyKey};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -18,9 +18,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::json::{ApiJson, OptionalJson};
 pub use crate::operations::parse_id;
-use crate::operations::{
-    self, DEFAULT_PAGE, ListRequest, MAX_PAGE, parse_cursor, parse_label, parse_status,
-};
+use crate::operations::{self, DEFAULT_PAGE, MAX_PAGE, parse_cursor, parse_label, parse_status};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -140,14 +138,14 @@ async fn list_approvals(
             "cursor",
         ],
     )?;
-    let request = ListRequest {
+    let request = ApprovalFilter {
         status: q.one("status")?.map(parse_status).transpose()?.flatten(),
         action: q.one("action")?.map(str::to_owned),
         requester: q.one("requester")?.map(str::to_owned),
         session_id: q.one("session_id")?.map(str::to_owned),
         run_id: q.one("run_id")?.map(str::to_owned),
         labels: q.all("label").map(parse_label).collect::<Result<_, _>>()?,
-        cursor: q.one("cursor")?.map(parse_cursor).transpose()?,
+        before: q.one("cursor")?.map(parse_cursor).transpose()?,
         limit: q.limit("limit", DEFAULT_PAGE, MAX_PAGE)?,
     };
     let page = operations::list(&state, &caller, request).await?;

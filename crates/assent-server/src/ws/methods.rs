@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use assent_domain::{Approval, CreateApproval, ReviewRequest};
-use assent_store::CreateOutcome;
+use assent_store::{ApprovalFilter, CreateOutcome};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tokio::sync::oneshot;
@@ -15,7 +15,7 @@ use super::Connection;
 use super::rpc::{self, METHOD_NOT_FOUND, RpcError};
 use crate::app::MAX_WAIT;
 use crate::feed::{self, Subscription};
-use crate::operations::{self, DEFAULT_PAGE, ListRequest, MAX_PAGE};
+use crate::operations::{self, DEFAULT_PAGE, MAX_PAGE};
 use crate::routes::query::{clamp_limit, parse_duration};
 
 /// A method's result, and for a subscription the signal that lets its
@@ -49,7 +49,7 @@ impl Connection {
             }
             "approvals.list" => {
                 let p: ListParams = rpc::params(params)?;
-                let request = ListRequest {
+                let request = ApprovalFilter {
                     status: p
                         .status
                         .as_deref()
@@ -61,7 +61,7 @@ impl Connection {
                     session_id: p.session_id,
                     run_id: p.run_id,
                     labels: p.labels.into_iter().collect(),
-                    cursor: p
+                    before: p
                         .cursor
                         .as_deref()
                         .map(operations::parse_cursor)
