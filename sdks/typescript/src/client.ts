@@ -117,9 +117,8 @@ export class AssentClient {
   #jwksFetchedAt = 0;
 
   constructor(options: ClientOptions = {}) {
-    const env = environment();
-    this.baseUrl = (options.url ?? env["ASSENT_URL"] ?? DEFAULT_URL).replace(/\/+$/, "");
-    const token = options.token ?? env["ASSENT_TOKEN"];
+    this.baseUrl = (options.url ?? environment("ASSENT_URL") ?? DEFAULT_URL).replace(/\/+$/, "");
+    const token = options.token ?? environment("ASSENT_TOKEN");
     if (!token) throw new AssentError("no token: pass { token } or set ASSENT_TOKEN");
     this.#token = token;
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
@@ -261,6 +260,7 @@ export class AssentClient {
             last = event.seq;
             clearTimeout(silence);
             yield event;
+            if (options.signal?.aborted) return;
           }
         }
       } catch (error) {
@@ -387,9 +387,14 @@ export class AssentClient {
   }
 }
 
-function environment(): Record<string, string | undefined> {
+/** An environment variable where the platform has them (Node, Bun, Deno); read only when needed, since Deno asks permission. */
+function environment(name: string): string | undefined {
   const process = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
-  return process?.env ?? {};
+  try {
+    return process?.env?.[name] || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function createBody(action: string, args: JsonObject, options: CheckOptions): CreateApproval {

@@ -2,7 +2,9 @@
  * The gateway's JSON documents, with the API's own field names. Each
  * interface is named after the schema of the same name in the gateway's
  * `/openapi.json`; the test suite checks every field here against that
- * document (through the compiler API over the emitted `.d.ts`).
+ * document (through the compiler API over the emitted `.d.ts`). A field the
+ * document calls nullable is `| null` here even where the gateway leaves it
+ * out instead.
  */
 
 export type Status = "pending" | "approved" | "rejected" | "expired" | "cancelled";
@@ -39,9 +41,9 @@ export interface QuorumStage {
 export interface Review {
   principal: string;
   decision: Verdict;
-  reason?: string;
+  reason?: string | null;
   scope: Scope;
-  ttl_seconds?: number;
+  ttl_seconds?: number | null;
   grant_match: GrantMatch;
   self_review?: boolean;
   at: string;
@@ -77,7 +79,7 @@ export interface Approval {
   expires_at: string;
   decided_at: string | null;
   receipt: string | null;
-  escalate_at?: string;
+  escalate_at?: string | null;
   escalated?: boolean;
   allow_self_review?: boolean;
 }
@@ -124,7 +126,7 @@ export interface Event {
   type: EventType;
   at: string;
   actor: string;
-  approval_id?: string;
+  approval_id?: string | null;
   data: JsonObject;
   prev_hash: string;
   hash: string;
@@ -148,8 +150,8 @@ export interface Jwk {
   crv: string;
   x: string;
   kid: string;
-  alg?: string;
-  use?: string;
+  alg?: string | null;
+  use?: string | null;
 }
 
 /** The gateway's signing keys, from `/.well-known/jwks.json`. */

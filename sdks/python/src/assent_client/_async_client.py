@@ -27,7 +27,7 @@ from .types import (
     ReceiptClaims,
     Risk,
     Scope,
-    Status,
+    StatusFilter,
     Verdict,
 )
 
@@ -201,7 +201,7 @@ class AsyncClient:
     async def list(
         self,
         *,
-        status: Optional[Status] = None,
+        status: Optional[StatusFilter] = None,
         action: Optional[str] = None,
         requester: Optional[str] = None,
         session_id: Optional[str] = None,

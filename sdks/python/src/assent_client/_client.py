@@ -27,7 +27,7 @@ from .types import (
     ReceiptClaims,
     Risk,
     Scope,
-    Status,
+    StatusFilter,
     Verdict,
 )
 
@@ -205,7 +205,7 @@ class Client:
     def list(
         self,
         *,
-        status: Optional[Status] = None,
+        status: Optional[StatusFilter] = None,
         action: Optional[str] = None,
         requester: Optional[str] = None,
         session_id: Optional[str] = None,
@@ -227,7 +227,9 @@ class Client:
         )
         return cast(ApprovalList, self._call("GET", "/v1/approvals", params=params))
 
-    def events(self, *, after: Optional[int] = None, types: Optional[Sequence[EventType]] = None) -> Generator[Event, None, None]:
+    def events(
+        self, *, after: Optional[int] = None, types: Optional[Sequence[EventType]] = None
+    ) -> Generator[Event, None, None]:
         """Every event after seq ``after`` (None: from the next one), then live
         events as they happen, optionally only of ``types``. Reconnects on
         its own, resuming with ``Last-Event-ID`` after the last event it

@@ -4,7 +4,8 @@ Approvals, events and the rest are returned as the plain ``dict`` the gateway
 sent, with the API's own field names; these ``TypedDict`` classes only tell a
 type checker what is in them. Each class is named after the schema of the same
 name in the gateway's ``/openapi.json``, and the test suite checks every field
-here against that document.
+here against that document: a field the document calls nullable is
+``Optional`` here even where the gateway leaves it out instead.
 
 Written with ``typing.Dict``/``Optional`` rather than ``dict[...]``/``X | None``
 so that the annotations evaluate on Python 3.9.
@@ -13,6 +14,7 @@ so that the annotations evaluate on Python 3.9.
 from typing import Any, Dict, List, Literal, Optional, TypedDict
 
 Status = Literal["pending", "approved", "rejected", "expired", "cancelled"]
+StatusFilter = Literal["pending", "approved", "rejected", "expired", "cancelled", "all"]
 Risk = Literal["low", "medium", "high", "critical"]
 Verdict = Literal["approve", "reject"]
 Scope = Literal["once", "session", "timeboxed"]
@@ -53,8 +55,8 @@ class _ReviewRequired(TypedDict):
 class Review(_ReviewRequired, total=False):
     """One principal's review of an approval."""
 
-    reason: str
-    ttl_seconds: int
+    reason: Optional[str]
+    ttl_seconds: Optional[int]
     self_review: bool
 
 
@@ -94,7 +96,7 @@ class _ApprovalRequired(TypedDict):
 class Approval(_ApprovalRequired, total=False):
     """One request for permission to perform one action."""
 
-    escalate_at: str
+    escalate_at: Optional[str]
     escalated: bool
     allow_self_review: bool
 
@@ -158,7 +160,7 @@ class _EventRequired(TypedDict):
 class Event(_EventRequired, total=False):
     """One entry of the event log (and audit chain)."""
 
-    approval_id: str
+    approval_id: Optional[str]
 
 
 class ReceiptClaims(TypedDict):
@@ -184,8 +186,8 @@ class _JwkRequired(TypedDict):
 class Jwk(_JwkRequired, total=False):
     """One Ed25519 public key (an OKP JWK)."""
 
-    alg: str
-    use: str
+    alg: Optional[str]
+    use: Optional[str]
 
 
 class Jwks(TypedDict):
