@@ -24,9 +24,14 @@ def document(gateway: Gateway) -> Dict[str, Any]:
     return body
 
 
+def is_typed_dict(value: object) -> bool:
+    """``typing.is_typeddict``, which Python 3.9 lacks."""
+    return isinstance(value, type) and issubclass(value, dict) and hasattr(value, "__required_keys__")
+
+
 def sdk_typed_dicts() -> Iterator[Tuple[str, type]]:
     for name, value in vars(sdk_types).items():
-        if not name.startswith("_") and isinstance(value, type) and typing.is_typeddict(value):
+        if not name.startswith("_") and is_typed_dict(value):
             yield name, value
 
 
@@ -71,7 +76,7 @@ def sdk_shape(annotation: Any) -> Shape:
         return Shape({"array"}, items=sdk_shape(arguments[0]))
     if origin is dict:
         return Shape({"object"}, items=None if arguments[1] is Any else sdk_shape(arguments[1]))
-    if isinstance(annotation, type) and typing.is_typeddict(annotation):
+    if is_typed_dict(annotation):
         return Shape({"object"}, ref=annotation.__name__)
     scalars = {str: "string", int: "integer", float: "number", bool: "boolean"}
     assert annotation in scalars, f"unsupported annotation {annotation!r}"

@@ -125,16 +125,16 @@ export class AssentClient {
   }
 
   /** Asks for approval. The answer is pending unless the policy or a grant decided at once. */
-  request(action: string, args: JsonObject = {}, options: RequestOptions = {}): Promise<Approval> {
+  async request(action: string, args: JsonObject = {}, options: RequestOptions = {}): Promise<Approval> {
     return this.#create(createBody(action, args, options), options.idempotencyKey);
   }
 
   /** What the policy (or a grant) would answer, without recording anything. */
-  check(action: string, args: JsonObject = {}, options: CheckOptions = {}): Promise<CheckResult> {
+  async check(action: string, args: JsonObject = {}, options: CheckOptions = {}): Promise<CheckResult> {
     return this.#call<CheckResult>("POST", "/v1/check", { body: createBody(action, args, options) });
   }
 
-  get(id: string): Promise<Approval> {
+  async get(id: string): Promise<Approval> {
     return this.#call<Approval>("GET", approvalPath(id));
   }
 
@@ -144,7 +144,7 @@ export class AssentClient {
    * out. Long-polls; while the gateway is unreachable or restarting, retries
    * with backoff.
    */
-  wait(id: string, timeout?: Timeout): Promise<Approval> {
+  async wait(id: string, timeout?: Timeout): Promise<Approval> {
     return this.#wait(id, new WaitClock(timeout));
   }
 
@@ -175,7 +175,7 @@ export class AssentClient {
   }
 
   /** Records this principal's review. `scope` `session`/`timeboxed` (with `ttl`) leaves a grant. */
-  review(id: string, decision: Verdict, options: ReviewOptions = {}): Promise<Approval> {
+  async review(id: string, decision: Verdict, options: ReviewOptions = {}): Promise<Approval> {
     const body: ReviewRequest = { decision };
     if (options.reason !== undefined) body.reason = options.reason;
     if (options.scope !== undefined) body.scope = options.scope;
@@ -185,22 +185,22 @@ export class AssentClient {
   }
 
   /** Approves once, the narrowest scope. */
-  approve(id: string, options: { reason?: string } = {}): Promise<Approval> {
+  async approve(id: string, options: { reason?: string } = {}): Promise<Approval> {
     return this.review(id, "approve", options);
   }
 
-  reject(id: string, options: { reason?: string } = {}): Promise<Approval> {
+  async reject(id: string, options: { reason?: string } = {}): Promise<Approval> {
     return this.review(id, "reject", options);
   }
 
   /** Withdraws a pending approval; only its requester or an admin may. */
-  cancel(id: string, options: { reason?: string } = {}): Promise<Approval> {
+  async cancel(id: string, options: { reason?: string } = {}): Promise<Approval> {
     const body = options.reason === undefined ? {} : { reason: options.reason };
     return this.#call<Approval>("POST", approvalPath(id, "cancel"), { body });
   }
 
   /** One page of approvals, newest first (agents see their own). */
-  list(options: ListOptions = {}): Promise<ApprovalList> {
+  async list(options: ListOptions = {}): Promise<ApprovalList> {
     const query = new URLSearchParams();
     const single: [string, string | number | undefined][] = [
       ["status", options.status],
@@ -275,7 +275,7 @@ export class AssentClient {
   }
 
   /** The gateway's public signing keys (`/.well-known/jwks.json`). */
-  jwks(): Promise<Jwks> {
+  async jwks(): Promise<Jwks> {
     return this.#call<Jwks>("GET", "/.well-known/jwks.json");
   }
 
@@ -317,7 +317,7 @@ export class AssentClient {
     return gated;
   }
 
-  #create(body: CreateApproval, idempotencyKey: string | undefined): Promise<Approval> {
+  async #create(body: CreateApproval, idempotencyKey: string | undefined): Promise<Approval> {
     const headers: Record<string, string> = idempotencyKey === undefined ? {} : { "Idempotency-Key": idempotencyKey };
     return this.#call<Approval>("POST", "/v1/approvals", { body, headers });
   }
@@ -364,7 +364,7 @@ export class AssentClient {
     const init: RequestInit = {
       method,
       headers,
-      signal: AbortSignal.timeout((call.timeout ?? REQUEST_TIMEOUT) * 1000),
+      signal: AbortSignal.timeout(Math.ceil((call.timeout ?? REQUEST_TIMEOUT) * 1000)),
     };
     if (call.body !== undefined) {
       headers["Content-Type"] = "application/json";

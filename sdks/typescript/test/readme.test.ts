@@ -28,8 +28,8 @@ async function compile(index: number): Promise<string> {
   const source = join(directory, `readme-${index}.mts`);
   writeFileSync(source, tsBlocks()[index] ?? "");
   const tsc = join(PACKAGE_ROOT, "node_modules", "typescript", "bin", "tsc");
-  const options = ["--strict", "--module", "nodenext", "--target", "es2022", "--lib", "es2022,dom", "--types", ""];
-  await run(process.execPath, [tsc, ...options, "--outDir", join(directory, "out"), source]).catch(
+  const options = ["--strict", "--module", "nodenext", "--target", "es2022", "--lib", "es2022,dom"];
+  await run(process.execPath, [tsc, ...options, "--rootDir", directory, "--outDir", join(directory, "out"), source]).catch(
     (error: { stdout?: string }) => assert.fail(`the example does not type-check:\n${error.stdout ?? ""}`),
   );
   return join(directory, "out", `readme-${index}.mjs`);
