@@ -34,4 +34,4 @@ mkdir "$work/project"
 echo "== node --test"
 rm -rf .test-build
 npx tsc -p tsconfig.test.json
-ASSENT_EXAMPLE_DIR="$work/project" node --test --test-concurrency=1 .test-build/test/
+ASSENT_EXAMPLE_DIR="$work/project" node --test --test-concurrency=1 .test-build/test/*.test.js

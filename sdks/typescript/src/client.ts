@@ -241,7 +241,9 @@ export class AssentClient {
         if (last !== undefined) headers["Last-Event-ID"] = String(last);
         listen();
         const response = await this.#fetch(this.#url("/v1/events", query), { headers, signal: connection.signal });
-        if (!response.ok) throw apiError(problemOf(response.status, await response.text()), response.statusText);
+        if (!response.ok) {
+          throw apiError(response.status, problemOf(response.status, await response.text()), response.statusText);
+        }
         if (!response.body) throw new AssentConnectionError("the event stream has no body");
         backoff.reset();
         const reader = response.body.getReader();
@@ -378,7 +380,7 @@ export class AssentClient {
     } catch (error) {
       throw connectionError(error, this.baseUrl);
     }
-    if (!response.ok) throw apiError(problemOf(response.status, text), response.statusText);
+    if (!response.ok) throw apiError(response.status, problemOf(response.status, text), response.statusText);
     try {
       return JSON.parse(text) as T;
     } catch (error) {

@@ -24,10 +24,10 @@ export class AssentApiError extends AssentError {
   readonly status: number;
   readonly problem: Problem;
 
-  constructor(problem: Problem, statusText = "") {
+  constructor(status: number, problem: Problem, statusText = "") {
     const title = problem.title ?? statusText;
-    super(`${problem.status} ${title}${problem.detail ? `: ${problem.detail}` : ""}`.trim());
-    this.status = problem.status;
+    super(`${status} ${title}${problem.detail ? `: ${problem.detail}` : ""}`.trim());
+    this.status = status;
     this.problem = problem;
   }
 }
@@ -66,9 +66,9 @@ const BY_STATUS: Record<number, typeof AssentApiError> = {
 };
 
 /** The error for an error answer. */
-export function apiError(problem: Problem, statusText: string): AssentApiError {
-  const Class = problem.status >= 500 ? InternalServerError : (BY_STATUS[problem.status] ?? AssentApiError);
-  return new Class(problem, statusText);
+export function apiError(status: number, problem: Problem, statusText: string): AssentApiError {
+  const Class = status >= 500 ? InternalServerError : (BY_STATUS[status] ?? AssentApiError);
+  return new Class(status, problem, statusText);
 }
 
 /** The gateway could not be reached, or the connection broke. */

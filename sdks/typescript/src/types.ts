@@ -159,10 +159,10 @@ export interface Jwks {
   keys: Jwk[];
 }
 
-/** An RFC 9457 problem document: every error answer's body. */
+/** An RFC 9457 problem document: every error answer's body (the client fills in `status`). */
 export interface Problem {
   type?: string;
   title?: string;
-  status: number;
+  status?: number;
   detail?: string;
 }

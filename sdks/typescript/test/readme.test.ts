@@ -21,18 +21,22 @@ function tsBlocks(): string[] {
   return [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1] ?? "");
 }
 
-/** Compiles block `index` in the example directory; resolves to the emitted module's path. */
-async function compile(index: number): Promise<string> {
+/** Type-checks and compiles every block in the example directory at once; resolves to the emitted modules. */
+async function compileAll(): Promise<string[]> {
   const directory = process.env["ASSENT_EXAMPLE_DIR"] || join(PACKAGE_ROOT, ".test-build", "readme");
   mkdirSync(directory, { recursive: true });
-  const source = join(directory, `readme-${index}.mts`);
-  writeFileSync(source, tsBlocks()[index] ?? "");
+  const sources = tsBlocks().map((code, index) => {
+    const source = join(directory, `readme-${index}.mts`);
+    writeFileSync(source, code);
+    return source;
+  });
   const tsc = join(PACKAGE_ROOT, "node_modules", "typescript", "bin", "tsc");
   const options = ["--strict", "--module", "nodenext", "--target", "es2022", "--lib", "es2022,dom"];
-  await run(process.execPath, [tsc, ...options, "--rootDir", directory, "--outDir", join(directory, "out"), source]).catch(
-    (error: { stdout?: string }) => assert.fail(`the example does not type-check:\n${error.stdout ?? ""}`),
+  const output = join(directory, "out");
+  await run(process.execPath, [tsc, ...options, "--rootDir", directory, "--outDir", output, ...sources]).catch(
+    (error: { stdout?: string }) => assert.fail(`the examples do not type-check:\n${error.stdout ?? ""}`),
   );
-  return join(directory, "out", `readme-${index}.mjs`);
+  return sources.map((_, index) => join(output, `readme-${index}.mjs`));
 }
 
 async function execute(module: string, gateway: Gateway, agent: Named): Promise<string> {
@@ -44,9 +48,10 @@ async function execute(module: string, gateway: Gateway, agent: Named): Promise<
 describe("README examples", () => {
   let gateway: Gateway;
   let reviewer: Named;
+  let modules: string[];
 
   before(async () => {
-    gateway = await Gateway.start();
+    [gateway, modules] = await Promise.all([Gateway.start(), compileAll()]);
     reviewer = await gateway.principal("approver", "alice");
   });
   after(async () => {
@@ -56,7 +61,7 @@ describe("README examples", () => {
   for (const decision of ["approve", "reject"] as const) {
     it(`the first example prints who decided (${decision})`, async () => {
       assert.ok((tsBlocks()[0] ?? "").split("\n").length <= 14);
-      const module = await compile(0);
+      const module = modules[0] ?? "";
       const agent = await gateway.principal("agent", "ci-bot");
       const running = execute(module, gateway, agent);
       const pending = await pendingOf(reviewer, agent.name);
@@ -72,7 +77,7 @@ describe("README examples", () => {
   }
 
   it("the gate example asks with the call's arguments", async () => {
-    const module = await compile(1);
+    const module = modules[1] ?? "";
     const agent = await gateway.principal("agent", "ci-bot");
     const running = execute(module, gateway, agent);
     const pending = await pendingOf(reviewer, agent.name);
