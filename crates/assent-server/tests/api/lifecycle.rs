@@ -342,3 +342,21 @@ async fn health_openapi_and_docs_are_served(backend: Backend) {
         "embedded Swagger UI"
     );
 }
+
+/// Fields every answer carries are documented as required, so clients
+/// checked against the document (the SDKs' contract tests) can rely on them.
+#[backends]
+async fn openapi_lists_always_sent_fields_as_required(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, doc) = app.call(Method::GET, "/openapi.json", "", None).await;
+    for (schema, field) in [("QuorumStage", "approved_by"), ("Review", "grant_match")] {
+        let required = doc["components"]["schemas"][schema]["required"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            required.iter().any(|name| name == field),
+            "{schema}.{field} is required: {required:?}"
+        );
+    }
+}
