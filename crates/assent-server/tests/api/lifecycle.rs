@@ -349,7 +349,14 @@ async fn health_openapi_and_docs_are_served(backend: Backend) {
 async fn openapi_lists_always_sent_fields_as_required(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (_, doc) = app.call(Method::GET, "/openapi.json", "", None).await;
-    for (schema, field) in [("QuorumStage", "approved_by"), ("Review", "grant_match")] {
+    for (schema, field) in [
+        ("QuorumStage", "approved_by"),
+        ("Review", "grant_match"),
+        ("Problem", "type"),
+        ("Problem", "title"),
+        ("Problem", "status"),
+        ("Problem", "detail"),
+    ] {
         let required = doc["components"]["schemas"][schema]["required"]
             .as_array()
             .cloned()
