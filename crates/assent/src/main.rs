@@ -6,21 +6,25 @@ mod cli;
 mod connect;
 mod error;
 mod exec;
+mod fitting;
 mod grants;
+mod hook;
 mod init;
+mod mcp;
 mod outcome;
 mod output;
 mod parse;
 mod policy;
 mod serve;
 mod tokens;
+mod verdict;
 mod watch;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, HookCommand};
 use crate::error::CliError;
 use crate::output::Output;
 
@@ -57,5 +61,9 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Policy(command) => policy::run(client, out, command).await,
         Command::Audit(command) => audit::run(client, out, command).await,
         Command::Init(args) => init::run(args),
+        Command::McpProxy(args) => mcp::run(&cli.global, args).await,
+        Command::Hook(HookCommand::ClaudeCode(args)) => {
+            Ok(hook::claude_code(&cli.global, args).await)
+        }
     }
 }
