@@ -81,10 +81,30 @@ pub async fn measure(assent: &Path, gateway: &ServeProcess, runs: usize) -> Resu
     bare.sort();
     println!("Claude Code hook, allowed by policy, whole process, {runs} runs:");
     for (figure, value, target, target_text) in [
-        ("hook process, allowed, median", percentile_ms(&hook, 50.0), Some(20.0), "<= 20 ms"),
-        ("hook process, allowed, p90", percentile_ms(&hook, 90.0), None, ""),
-        ("hook process, allowed, p99", percentile_ms(&hook, 99.0), None, ""),
-        ("assent --version process, median (start-up floor)", percentile_ms(&bare, 50.0), None, ""),
+        (
+            "hook process, allowed, median",
+            percentile_ms(&hook, 50.0),
+            Some(20.0),
+            "<= 20 ms",
+        ),
+        (
+            "hook process, allowed, p90",
+            percentile_ms(&hook, 90.0),
+            None,
+            "",
+        ),
+        (
+            "hook process, allowed, p99",
+            percentile_ms(&hook, 99.0),
+            None,
+            "",
+        ),
+        (
+            "assent --version process, median (start-up floor)",
+            percentile_ms(&bare, 50.0),
+            None,
+            "",
+        ),
     ] {
         Figure {
             scenario: "claude-code-hook",

@@ -122,7 +122,10 @@ pub async fn measure(
     proxy_command.extend(direct_command.iter().cloned());
     let (url, token) = (gateway.url.clone(), gateway.agent.clone());
     let (direct, proxied) = tokio::task::spawn_blocking(move || {
-        let env = [("ASSENT_URL", url.as_str()), ("ASSENT_TOKEN", token.as_str())];
+        let env = [
+            ("ASSENT_URL", url.as_str()),
+            ("ASSENT_TOKEN", token.as_str()),
+        ];
         let mut direct = Session::start(&direct_command, &[])?;
         let mut proxied = Session::start(&proxy_command, &env)?;
         for _ in 0..WARM_UP {
@@ -141,12 +144,24 @@ pub async fn measure(
     .await??;
     let (d50, d99) = (percentile_ms(&direct, 50.0), percentile_ms(&direct, 99.0));
     let (p50, p99) = (percentile_ms(&proxied, 50.0), percentile_ms(&proxied, 99.0));
-    println!("MCP proxy, allowed tools/call (echo on server-everything), {calls} calls each, alternating:");
+    println!(
+        "MCP proxy, allowed tools/call (echo on server-everything), {calls} calls each, alternating:"
+    );
     for (figure, value, target, target_text) in [
         ("direct tools/call p50", d50, None, ""),
         ("direct tools/call p99", d99, None, ""),
-        ("proxied allowed tools/call p50", p50, Some(d50 + 2.0), "<= direct p50 + 2 ms"),
-        ("proxied allowed tools/call p99", p99, Some(d99 + 5.0), "<= direct p99 + 5 ms"),
+        (
+            "proxied allowed tools/call p50",
+            p50,
+            Some(d50 + 2.0),
+            "<= direct p50 + 2 ms",
+        ),
+        (
+            "proxied allowed tools/call p99",
+            p99,
+            Some(d99 + 5.0),
+            "<= direct p99 + 5 ms",
+        ),
     ] {
         Figure {
             scenario: "mcp-proxy",

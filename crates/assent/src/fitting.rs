@@ -49,9 +49,18 @@ mod tests {
 
     #[test]
     fn names_are_fitted_to_the_action_alphabet() {
-        assert_eq!(action_segment("mcp-servers/everything", 64, "x"), "mcp-servers/everything");
-        assert_eq!(action_segment("Everything Server", 64, "x"), "Everything_Server");
-        assert_eq!(action_segment("créer un ticket", 64, "x"), "cr_er_un_ticket");
+        assert_eq!(
+            action_segment("mcp-servers/everything", 64, "x"),
+            "mcp-servers/everything"
+        );
+        assert_eq!(
+            action_segment("Everything Server", 64, "x"),
+            "Everything_Server"
+        );
+        assert_eq!(
+            action_segment("créer un ticket", 64, "x"),
+            "cr_er_un_ticket"
+        );
         assert_eq!(action_segment("a\nb", 64, "x"), "a_b");
         assert_eq!(action_segment("", 64, "server"), "server");
         assert_eq!(action_segment(&"t".repeat(300), 128, "x").len(), 128);
@@ -65,7 +74,13 @@ mod tests {
 
     #[test]
     fn summaries_lose_control_characters_and_excess_length() {
-        assert_eq!(summary("rm -rf /\x1b[2J\r\nok\tgo"), "rm -rf / [2J \nok\tgo");
-        assert_eq!(summary(&"x".repeat(5000)).chars().count(), MAX_SUMMARY_CHARS);
+        assert_eq!(
+            summary("rm -rf /\x1b[2J\r\nok\tgo"),
+            "rm -rf / [2J \nok\tgo"
+        );
+        assert_eq!(
+            summary(&"x".repeat(5000)).chars().count(),
+            MAX_SUMMARY_CHARS
+        );
     }
 }

@@ -177,7 +177,7 @@ async fn decide(global: &Global, timeout: Duration, deadline: Instant) -> Answer
         Err(why) => {
             return Answer::Deny(format!(
                 "Assent denied this call because it could not get a decision: {}. Tell the user; \
-                 the call can be retried once Assent is reachable.",
+                 the call can be retried once that is fixed.",
                 why.unwrap_or_else(|e| verdict::gateway_failure(&e, &url))
             ));
         }
@@ -294,9 +294,9 @@ async fn answer_for(client: &Client, approval: Approval, timeout: Duration) -> A
             }
             Answer::Deny(format!(
                 "Assent: nobody decided on approval {id} within {}, so the call was denied. \
-                 Ask the user to review it at {} and then retry.",
+                 Ask the user to keep the Assent console ({}) open to decide, then retry the call.",
                 humantime::format_duration(timeout),
-                verdict::console_link(client, &approval)
+                client.base_url()
             ))
         }
     }
@@ -318,8 +318,7 @@ mod tests {
 
     #[test]
     fn answers_are_the_documented_hook_output() {
-        let answer: Value =
-            serde_json::from_str(&Answer::Deny("no".into()).to_json()).unwrap();
+        let answer: Value = serde_json::from_str(&Answer::Deny("no".into()).to_json()).unwrap();
         assert_eq!(
             answer,
             json!({"hookSpecificOutput": {"hookEventName": "PreToolUse",
@@ -331,11 +330,17 @@ mod tests {
     fn summaries_name_the_tool_and_what_it_will_touch() {
         let input = |v: Value| v.as_object().cloned().unwrap();
         assert_eq!(
-            summary("Bash", &input(json!({"command": "npm test", "description": "run"}))),
+            summary(
+                "Bash",
+                &input(json!({"command": "npm test", "description": "run"}))
+            ),
             "Bash: npm test"
         );
         assert_eq!(
-            summary("Write", &input(json!({"file_path": "/a/b.rs", "content": "x"}))),
+            summary(
+                "Write",
+                &input(json!({"file_path": "/a/b.rs", "content": "x"}))
+            ),
             "Write: /a/b.rs"
         );
         assert_eq!(

@@ -89,8 +89,7 @@ fn answer(done: &Finished) -> (String, String) {
 }
 
 fn approvals(h: &Hooked) -> Vec<Value> {
-    let page: Value =
-        serde_json::from_str(&h.gw.ok(&h.alice, &["list", "--json"]).stdout).unwrap();
+    let page: Value = serde_json::from_str(&h.gw.ok(&h.alice, &["list", "--json"]).stdout).unwrap();
     page["items"].as_array().unwrap().clone()
 }
 
@@ -109,7 +108,10 @@ fn a_call_the_policy_allows_is_allowed_and_recorded() {
     };
     assert_eq!(approval["action"], "claude.Read");
     assert_eq!(approval["status"], "approved");
-    assert_eq!(approval["args"], json!({"file_path": "/home/dev/demo/src/main.rs"}));
+    assert_eq!(
+        approval["args"],
+        json!({"file_path": "/home/dev/demo/src/main.rs"})
+    );
     assert_eq!(approval["session_id"], "abc123");
     assert_eq!(approval["requester"], "claude-agent");
     assert_eq!(approval["context"]["cwd"], "/home/dev/demo");
@@ -118,10 +120,7 @@ fn a_call_the_policy_allows_is_allowed_and_recorded() {
         approval["context"]["transcript_path"],
         "/home/dev/.claude/projects/demo/abc123.jsonl"
     );
-    assert_eq!(
-        approval["summary"],
-        "Read: /home/dev/demo/src/main.rs"
-    );
+    assert_eq!(approval["summary"], "Read: /home/dev/demo/src/main.rs");
 }
 
 #[test]
@@ -161,7 +160,8 @@ fn an_asked_call_waits_for_a_person_and_is_allowed_once_approved() {
     assert_eq!(decision, "allow");
     assert!(reason.contains("approved by alice: go ahead"), "{reason}");
     assert!(
-        done.stderr.contains(&format!("{}/#/approvals/{id}", h.gw.url)),
+        done.stderr
+            .contains(&format!("{}/#/approvals/{id}", h.gw.url)),
         "the wait names where to decide: {done:?}"
     );
 }
@@ -172,7 +172,10 @@ fn an_asked_call_rejected_by_a_person_is_denied_with_their_reason() {
     let input = hook_input("Bash", json!({"command": "git push origin main"}));
     let running = hook(&h.gw, &h.agent, &[], &input, &[]);
     let id = wait_for_pending(&h)["id"].as_str().unwrap().to_owned();
-    h.gw.ok(&h.alice, &["reject", &id, "--reason", "not during the freeze"]);
+    h.gw.ok(
+        &h.alice,
+        &["reject", &id, "--reason", "not during the freeze"],
+    );
     let (decision, reason) = answer(&running.finish(PROMPT));
     assert_eq!(decision, "deny");
     assert!(
@@ -186,8 +189,8 @@ fn no_decision_before_the_hooks_timeout_denies_and_ends_the_approval() {
     let h = gateway();
     let input = hook_input("Bash", json!({"command": "make deploy"}));
     let started = Instant::now();
-    let done = hook(&h.gw, &h.agent, &["--timeout", "2s"], &input, &[])
-        .finish(Duration::from_secs(15));
+    let done =
+        hook(&h.gw, &h.agent, &["--timeout", "2s"], &input, &[]).finish(Duration::from_secs(15));
     let took = started.elapsed();
     let (decision, reason) = answer(&done);
     assert_eq!(decision, "deny");

@@ -51,7 +51,9 @@ fn path_with_assent(more: &[&Path]) -> OsString {
     let bin_dir = Path::new(BIN).parent().unwrap().to_path_buf();
     let mut dirs = vec![bin_dir];
     dirs.extend(more.iter().map(|p| p.to_path_buf()));
-    dirs.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
     std::env::join_paths(dirs).unwrap()
 }
 
@@ -78,10 +80,17 @@ fn every_snippet_in_the_integrations_doc_is_its_example_file() {
     let snippets = doc_snippets(&doc);
     let shown: Vec<&str> = snippets.iter().map(|(path, _)| path.as_str()).collect();
     for path in SNIPPETS {
-        assert!(shown.contains(&path), "docs/integrations.md does not show {path}");
+        assert!(
+            shown.contains(&path),
+            "docs/integrations.md does not show {path}"
+        );
     }
     for (path, body) in &snippets {
-        assert_eq!(body, &read(path), "docs/integrations.md's copy of {path} differs");
+        assert_eq!(
+            body,
+            &read(path),
+            "docs/integrations.md's copy of {path} differs"
+        );
     }
     assert!(
         doc.contains("## Python and TypeScript SDKs"),
@@ -90,11 +99,39 @@ fn every_snippet_in_the_integrations_doc_is_its_example_file() {
 }
 
 #[test]
+fn every_policy_in_the_integrations_doc_loads() {
+    let doc = read("docs/integrations.md");
+    let dir = tempfile::tempdir().unwrap();
+    let policies: Vec<&str> = doc
+        .split("```toml\n")
+        .skip(1)
+        .map(|block| &block[..block.find("```").expect("an unclosed code block")])
+        .collect();
+    assert!(!policies.is_empty());
+    for (i, policy) in policies.iter().enumerate() {
+        let file = dir.path().join(format!("policy-{i}.toml"));
+        std::fs::write(&file, policy).unwrap();
+        let out = Command::new(BIN)
+            .args(["policy", "test"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{policy}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
 fn the_claude_code_settings_example_is_what_print_settings_prints_and_works() {
     let gw = Gateway::start_with_policy(POLICY);
     let agent = gw.token("claude-agent", "agent");
     let example = read("examples/claude-code-settings.json");
-    let printed = gw.ok("", &["hook", "claude-code", "--print-settings"]).stdout;
+    let printed = gw
+        .ok("", &["hook", "claude-code", "--print-settings"])
+        .stdout;
     assert_eq!(printed, example);
 
     let settings: Value = serde_json::from_str(&example).unwrap();
@@ -155,7 +192,10 @@ fn the_deploy_script_deploys_only_what_a_person_approved() {
         let log = std::fs::read_to_string(work.path().join("deployments.log")).ok();
         if code == 0 {
             assert_eq!(log.as_deref(), Some("billing -> staging\n"));
-            assert!(done.stdout.contains("deployed billing to staging"), "{done:?}");
+            assert!(
+                done.stdout.contains("deployed billing to staging"),
+                "{done:?}"
+            );
         } else {
             assert_eq!(log, None, "a rejected deploy runs nothing");
             assert!(!done.stdout.contains("deployed"), "{done:?}");
@@ -184,7 +224,10 @@ fn the_mcp_config_example_starts_a_gated_server() {
     let mut client = Command::new("python3");
     client
         .arg(&mcp.client_script)
-        .arg(json!({"calls": [{"tool": "echo", "arguments": {"message": "from the config"}}]}).to_string())
+        .arg(
+            json!({"calls": [{"tool": "echo", "arguments": {"message": "from the config"}}]})
+                .to_string(),
+        )
         .arg("--")
         .args(&command)
         .env("PATH", path_with_assent(&[&node_bin]))
@@ -193,7 +236,9 @@ fn the_mcp_config_example_starts_a_gated_server() {
         client.env(key, value.as_str().unwrap());
     }
     // The placeholders are for the reader; this gateway is the test's.
-    client.env("ASSENT_URL", &gw.url).env("ASSENT_TOKEN", &agent);
+    client
+        .env("ASSENT_URL", &gw.url)
+        .env("ASSENT_TOKEN", &agent);
     let running = Running::spawn(client);
     let deadline = Instant::now() + START_TIMEOUT;
     let result = loop {

@@ -28,6 +28,11 @@ effect = "allow"
 action = "mcp.*.echo"
 
 [[rule]]
+name = "modern-echo"
+effect = "allow"
+action = "mcp.modern-demo.echo"
+
+[[rule]]
 name = "no-env"
 effect = "deny"
 action = "mcp.*.get-env"
@@ -127,9 +132,11 @@ struct Client(Running);
 
 impl Client {
     fn next(&self, within: Duration) -> Value {
-        let line = self.0.lines.recv_timeout(within).unwrap_or_else(|_| {
-            panic!("the MCP client reported nothing within {within:?}")
-        });
+        let line = self
+            .0
+            .lines
+            .recv_timeout(within)
+            .unwrap_or_else(|_| panic!("the MCP client reported nothing within {within:?}"));
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
     }
 
@@ -152,7 +159,10 @@ impl Client {
 }
 
 fn text_of(result: &Value) -> String {
-    result["content"][0]["text"].as_str().unwrap_or_default().to_owned()
+    result["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[test]
@@ -179,7 +189,10 @@ fn the_handshake_and_tools_list_are_the_servers_own() {
         .iter()
         .filter_map(|t| t["name"].as_str())
         .collect();
-    assert!(names.contains(&"echo") && names.contains(&"get-sum"), "{names:?}");
+    assert!(
+        names.contains(&"echo") && names.contains(&"get-sum"),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -223,9 +236,7 @@ fn an_allowed_call_runs_at_once_and_a_denied_one_never_reaches_the_server() {
     assert_eq!(env["result"]["isError"], true, "{env}");
     let text = text_of(&env["result"]);
     assert!(
-        text.contains(
-            "rejected by policy rule no-env: the environment holds secrets"
-        ),
+        text.contains("rejected by policy rule no-env: the environment holds secrets"),
         "{text}"
     );
     client.finish();
@@ -292,6 +303,94 @@ fn a_gated_call_reports_progress_while_it_waits_and_runs_once_approved() {
 }
 
 #[test]
+fn progress_keeps_a_client_with_a_short_request_timeout_waiting() {
+    let Some(p) = proxied("progress_keeps_a_client_with_a_short_request_timeout_waiting") else {
+        return;
+    };
+    // The TypeScript SDK's client gives up after 8 s unless progress
+    // resets its timer; the person decides after more than 10 s.
+    let mut cmd = Command::new("node");
+    cmd.arg(p.mcp.node_modules.join("../mcp_ts_client.mjs"))
+        .args(["8000", "get-sum", r#"{"a": 20, "b": 22}"#, "--"])
+        .args(p.proxy(Some("everything")))
+        .current_dir(p.gw.dir.path())
+        .env("ASSENT_URL", &p.gw.url)
+        .env("ASSENT_TOKEN", &p.agent)
+        .stdin(Stdio::null());
+    let client = Client(Running::spawn(cmd));
+    let started = client.next_with("progress", START_TIMEOUT);
+    let asked = Instant::now();
+    for _ in 0..2 {
+        client.next_with("progress", PROGRESS_WITHIN);
+    }
+    assert!(asked.elapsed() > Duration::from_secs(8), "{started}");
+    let id = p.approvals()[0]["id"].as_str().unwrap().to_owned();
+    p.gw.ok(&p.alice, &["approve", &id]);
+    let sum = client.next_with("result", PROMPT);
+    assert_eq!(
+        text_of(&sum["result"]),
+        "The sum of 20 and 22 is 42.",
+        "{sum}"
+    );
+    client.finish();
+}
+
+#[test]
+fn the_stateless_protocol_passes_through_and_is_gated_alike() {
+    let Some(p) = proxied("the_stateless_protocol_passes_through_and_is_gated_alike") else {
+        return;
+    };
+    // The Python SDK's own server speaks 2026-07-28 (no `initialize`: a
+    // `server/discover` probe, then self-contained requests), and its
+    // client negotiates it.
+    let server = vec![
+        "python3".to_owned(),
+        interop::dir()
+            .join("mcp_modern_server.py")
+            .display()
+            .to_string(),
+    ];
+    let mut proxy = vec![BIN.to_owned(), "mcp-proxy".to_owned(), "--".to_owned()];
+    proxy.extend(server.iter().cloned());
+    let client = p.client(json!({"list_tools": true}), &server, &p.gw.url);
+    let direct = (
+        client.next_with("server", START_TIMEOUT),
+        client.next_with("tools", START_TIMEOUT),
+    );
+    client.finish();
+    assert_eq!(direct.0["protocol_version"], "2026-07-28");
+
+    let plan = json!({"list_tools": true, "calls": [
+        {"tool": "echo", "arguments": {"message": "stateless"}},
+        {"tool": "add", "arguments": {"a": 1, "b": 2}},
+    ]});
+    let client = p.client(plan, &proxy, &p.gw.url);
+    let proxied = (
+        client.next_with("server", START_TIMEOUT),
+        client.next_with("tools", START_TIMEOUT),
+    );
+    assert_eq!(proxied, direct);
+    let echo = client.next_with("result", START_TIMEOUT);
+    assert_eq!(echo["result"]["isError"], false, "{echo}");
+    assert_eq!(text_of(&echo["result"]), "Echo: stateless");
+    client.next_with("progress", PROMPT);
+    let pending = p.approvals();
+    let add = pending
+        .iter()
+        .find(|a| a["status"] == "pending")
+        .unwrap_or_else(|| panic!("{pending:?}"));
+    // The name comes from the server info stateless answers carry.
+    assert_eq!(add["action"], "mcp.modern-demo.add");
+    let id = add["id"].as_str().unwrap();
+    p.gw.ok(&p.alice, &["reject", id, "--reason", "adding is risky"]);
+    let refused = client.next_with("result", PROMPT);
+    assert_eq!(refused["result"]["isError"], true, "{refused}");
+    assert_eq!(refused["result"]["resultType"], "complete");
+    assert!(text_of(&refused["result"]).contains("rejected by alice: adding is risky"));
+    client.finish();
+}
+
+#[test]
 fn a_rejected_call_is_an_error_result_with_the_reviewers_reason() {
     let Some(p) = proxied("a_rejected_call_is_an_error_result_with_the_reviewers_reason") else {
         return;
@@ -300,7 +399,10 @@ fn a_rejected_call_is_an_error_result_with_the_reviewers_reason() {
     let client = p.client(plan, &p.proxy(Some("everything")), &p.gw.url);
     client.next_with("progress", START_TIMEOUT);
     let id = p.approvals()[0]["id"].as_str().unwrap().to_owned();
-    p.gw.ok(&p.alice, &["reject", &id, "--reason", "not during the freeze"]);
+    p.gw.ok(
+        &p.alice,
+        &["reject", &id, "--reason", "not during the freeze"],
+    );
     let refused = client.next_with("result", PROMPT);
     assert_eq!(refused["result"]["isError"], true, "{refused}");
     let text = text_of(&refused["result"]);
@@ -311,7 +413,10 @@ fn a_rejected_call_is_an_error_result_with_the_reviewers_reason() {
         "{text}"
     );
     client.finish();
-    assert!(p.calls_received().is_empty(), "the server never saw the call");
+    assert!(
+        p.calls_received().is_empty(),
+        "the server never saw the call"
+    );
 }
 
 #[test]
@@ -337,9 +442,15 @@ fn a_call_the_client_cancels_cancels_its_approval() {
     assert_eq!(approval["status"], "cancelled", "{approval}");
     assert_eq!(approval["decision"]["by"], json!(["mcp-agent"]));
     let reason = approval["decision"]["reason"].as_str().unwrap_or_default();
-    assert!(reason.contains("the MCP client cancelled the call"), "{reason}");
+    assert!(
+        reason.contains("the MCP client cancelled the call"),
+        "{reason}"
+    );
     client.finish();
-    assert!(p.calls_received().is_empty(), "the server never saw the call");
+    assert!(
+        p.calls_received().is_empty(),
+        "the server never saw the call"
+    );
 }
 
 #[test]
@@ -366,21 +477,50 @@ fn the_proxy_exits_with_its_server_and_passes_its_stderr_through() {
     let Some(p) = proxied("the_proxy_exits_with_its_server_and_passes_its_stderr_through") else {
         return;
     };
-    // The server is ended after 2 s while the client is still connected.
     let server = p.mcp.server.display().to_string();
-    let mut cmd = p.gw.command(
-        &p.agent,
-        &["mcp-proxy", "--", "timeout", "2", &server, "stdio"],
-    );
+    let mut cmd =
+        p.gw.command(&p.agent, &["mcp-proxy", "--", &server, "stdio"]);
     cmd.stdin(Stdio::piped());
     let mut running = Running::spawn(cmd);
-    let _client_stays = running.child.stdin.take();
+    let mut client = running.child.stdin.take().unwrap();
+    writeln!(client, r#"{{"jsonrpc":"2.0","id":1,"method":"ping"}}"#).unwrap();
+    running.next_line(START_TIMEOUT);
+    // The server ends (killed by a signal) while the client stays connected.
+    let server_pid = children_of(running.child.id());
+    let [server_pid] = server_pid.as_slice() else {
+        panic!("the proxy should have one child: {server_pid:?}")
+    };
+    let killed = Command::new("kill")
+        .arg(server_pid.to_string())
+        .status()
+        .unwrap();
+    assert!(killed.success());
     let done = running.finish(Duration::from_secs(15));
-    assert_eq!(done.code, Some(124), "timeout's status: {done:?}");
+    assert_eq!(
+        done.code,
+        Some(128 + 15),
+        "the server's status, as a shell gives it: {done:?}"
+    );
     assert!(
         done.stderr.contains("Starting default (STDIO) server"),
-        "{done:?}"
+        "the server's stderr: {done:?}"
     );
+    drop(client);
+}
+
+/// The ids of a process's children (Linux).
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut children = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let listed =
+            std::fs::read_to_string(task.unwrap().path().join("children")).unwrap_or_default();
+        children.extend(
+            listed
+                .split_whitespace()
+                .filter_map(|c| c.parse::<u32>().ok()),
+        );
+    }
+    children
 }
 
 #[test]
@@ -390,7 +530,10 @@ fn the_proxy_exits_when_the_client_disconnects() {
     };
     let direct = disconnect(p.server());
     let proxied = disconnect(p.proxy(Some("everything")));
-    assert_eq!(proxied.code, direct.code, "the server's own status: {proxied:?}");
+    assert_eq!(
+        proxied.code, direct.code,
+        "the server's own status: {proxied:?}"
+    );
 }
 
 /// Starts `command`, says hello, closes its stdin and waits for it to exit.
@@ -399,11 +542,7 @@ fn disconnect(command: Vec<String>) -> Finished {
     cmd.args(&command[1..]).stdin(Stdio::piped());
     let mut running = Running::spawn(cmd);
     let mut stdin = running.child.stdin.take().unwrap();
-    writeln!(
-        stdin,
-        r#"{{"jsonrpc":"2.0","id":1,"method":"ping"}}"#
-    )
-    .unwrap();
+    writeln!(stdin, r#"{{"jsonrpc":"2.0","id":1,"method":"ping"}}"#).unwrap();
     running.next_line(START_TIMEOUT);
     drop(stdin);
     running.finish(Duration::from_secs(15))
@@ -437,7 +576,11 @@ fn raw_exchange(command: &[String], requests: &[&str], answers: usize) -> Vec<St
         .count()
         < answers
     {
-        seen.push(lines.recv_timeout(START_TIMEOUT).expect("an answer in time"));
+        seen.push(
+            lines
+                .recv_timeout(START_TIMEOUT)
+                .expect("an answer in time"),
+        );
     }
     drop(stdin);
     let _ = child.kill();

@@ -37,7 +37,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             run_tool(action, &args);
         } else {
             // Tell the model, so it can adapt instead of retrying blindly.
-            println!("{action}: {} by {by}: {why}; skipped", approval.status.as_str());
+            println!(
+                "{action}: {} by {by}: {why}; skipped",
+                approval.status.as_str()
+            );
         }
     }
     Ok(())

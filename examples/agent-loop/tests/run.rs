@@ -38,8 +38,14 @@ async fn the_loop_runs_the_approved_call_and_skips_the_rejected_one() {
     let url = format!("http://{}", server.addr());
     let admin_token = std::fs::read_to_string(dir.path().join("admin.token")).unwrap();
     let admin = Client::new(&url, admin_token.trim()).unwrap();
-    let agent = admin.create_token("agent-loop", Role::Agent, &[]).await.unwrap();
-    let alice = admin.create_token("alice", Role::Approver, &[]).await.unwrap();
+    let agent = admin
+        .create_token("agent-loop", Role::Agent, &[])
+        .await
+        .unwrap();
+    let alice = admin
+        .create_token("alice", Role::Approver, &[])
+        .await
+        .unwrap();
     let alice = Client::new(&url, &alice.token).unwrap();
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_agent-loop"))

@@ -51,7 +51,11 @@ pub async fn feed(mut stdin: ChildStdin, mut lines: mpsc::UnboundedReceiver<ToCh
 
 /// Passes the server's stdout to the client line by line, learning the
 /// server's name from its answers while the name is unknown.
-pub async fn relay(stdout: ChildStdout, name: &ServerName, to_client: mpsc::UnboundedSender<Vec<u8>>) {
+pub async fn relay(
+    stdout: ChildStdout,
+    name: &ServerName,
+    to_client: mpsc::UnboundedSender<Vec<u8>>,
+) {
     let mut stdout = BufReader::new(stdout);
     loop {
         let mut line = Vec::new();

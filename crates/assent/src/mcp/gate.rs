@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use assent_client::{Approval, Client, CreateApproval, Status};
-use serde_json::{Map, json};
+use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use uuid::Uuid;
@@ -171,7 +171,8 @@ impl Gatekeeper {
         for (_, cancel) in waiting {
             let _ = cancel.send(reason.to_owned());
         }
-        let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut tasks =
+            std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
         let _ = tokio::time::timeout(WITHDRAW_BUDGET, async {
             while tasks.join_next().await.is_some() {}
         })
@@ -209,7 +210,9 @@ impl Gatekeeper {
         let url = client.base_url().as_str().trim_end_matches('/').to_owned();
         let approval = match client.request(&self.approval_request(call)).await {
             Ok(approval) => approval,
-            Err(e) => return Outcome::Refuse(not_run(&call.name, &verdict::gateway_failure(&e, &url))),
+            Err(e) => {
+                return Outcome::Refuse(not_run(&call.name, &verdict::gateway_failure(&e, &url)));
+            }
         };
         if let Ok(reason) = cancelled.try_recv() {
             withdraw(client, &approval, reason).await;
@@ -219,7 +222,10 @@ impl Gatekeeper {
             match self.wait(client, call, approval, &mut cancelled).await {
                 Some(Ok(approval)) => approval,
                 Some(Err(e)) => {
-                    return Outcome::Refuse(not_run(&call.name, &verdict::gateway_failure(&e, &url)));
+                    return Outcome::Refuse(not_run(
+                        &call.name,
+                        &verdict::gateway_failure(&e, &url),
+                    ));
                 }
                 None => return Outcome::Withdrawn,
             }
@@ -255,13 +261,14 @@ impl Gatekeeper {
         context.insert("mcp_server".into(), json!(server));
         context.insert("mcp_tool".into(), json!(call.name));
         context.insert("mcp_command".into(), json!(self.command_line));
+        let mut summary = format!("{} on MCP server {server}", call.name);
+        if !call.arguments.is_empty() {
+            summary.push_str(&format!(": {}", Value::Object(call.arguments.clone())));
+        }
         CreateApproval {
             action,
             args: call.arguments.clone(),
-            summary: Some(fitting::summary(&format!(
-                "MCP tool {} on {server}",
-                call.name
-            ))),
+            summary: Some(fitting::summary(&summary)),
             context,
             session_id: Some(self.session.clone()),
             ..Default::default()
@@ -279,7 +286,7 @@ impl Gatekeeper {
     ) -> Option<Result<Approval, assent_client::Error>> {
         let link = verdict::console_link(client, &approval);
         status(&format!(
-            "{} waits for approval {} of {}: decide at {link}",
+            "tool call {} waits for approval {} ({}): decide at {link}",
             call.name, approval.id, approval.action
         ));
         let decision = client.wait(approval.id, Some(outcome::wait_bound(&approval)));
@@ -309,7 +316,7 @@ impl Gatekeeper {
         };
         if let Ok(approval) = &decided {
             status(&format!(
-                "{}: approval {} {}",
+                "tool call {}: approval {} {}",
                 call.name,
                 approval.id,
                 verdict::outcome(approval)
@@ -332,8 +339,8 @@ async fn withdraw(client: &Client, approval: &Approval, reason: String) {
     if approval.status != Status::Pending {
         return;
     }
-    match client.cancel(approval.id, Some(reason)).await {
-        Ok(_) => status(&format!("approval {} cancelled", approval.id)),
+    match client.cancel(approval.id, Some(reason.clone())).await {
+        Ok(_) => status(&format!("approval {} cancelled: {reason}", approval.id)),
         Err(e) => status(&format!("cannot cancel approval {}: {e}", approval.id)),
     }
 }

@@ -255,7 +255,11 @@ mod tests {
         let nan = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"n":NaN}}}"#;
         assert!(matches!(
             classify(nan),
-            FromClient::Refused { code: PARSE_ERROR, id: Some(Value::Null), .. }
+            FromClient::Refused {
+                code: PARSE_ERROR,
+                id: Some(Value::Null),
+                ..
+            }
         ));
         assert_eq!(classify(b"  \r\n"), FromClient::Blank);
     }
@@ -263,9 +267,18 @@ mod tests {
     #[test]
     fn malformed_tool_calls_are_refused() {
         for (text, id) in [
-            (r#"{"jsonrpc":"2.0","method":"tools/call","params":{"name":"x"}}"#, None),
-            (r#"{"jsonrpc":"2.0","id":2,"method":"tools/call"}"#, Some(json!(2))),
-            (r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":5}}"#, Some(json!(3))),
+            (
+                r#"{"jsonrpc":"2.0","method":"tools/call","params":{"name":"x"}}"#,
+                None,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":2,"method":"tools/call"}"#,
+                Some(json!(2)),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":5}}"#,
+                Some(json!(3)),
+            ),
             (
                 r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"x","arguments":[1]}}"#,
                 Some(json!(4)),
@@ -308,7 +321,10 @@ mod tests {
             server_name(br#"{"jsonrpc":"2.0","id":0,"result":{"tools":[],"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"fs","version":"2"}}}}"#),
             Some("fs".into())
         );
-        assert_eq!(server_name(br#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#), None);
+        assert_eq!(
+            server_name(br#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#),
+            None
+        );
     }
 
     #[test]

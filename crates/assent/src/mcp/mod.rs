@@ -86,7 +86,8 @@ pub async fn run(global: &Global, args: McpProxyArgs) -> Result<ExitCode, CliErr
             }
         }
     };
-    let exited = exited.map_err(|e| CliError::Failed(format!("lost track of the MCP server: {e}")))?;
+    let exited =
+        exited.map_err(|e| CliError::Failed(format!("lost track of the MCP server: {e}")))?;
     // What the server wrote before it exited still reaches the client.
     let _ = tokio::time::timeout(DRAIN_BUDGET, relay).await;
     drop((gate, to_client));

@@ -28,11 +28,12 @@ pub fn available(test: &str) -> Option<Interop> {
     let server = dir.join("node_modules/.bin/mcp-server-everything");
     let mut missing = Vec::new();
     if !server.exists() {
-        missing.push(format!("{} (npm ci --prefix tests/interop)", server.display()));
+        missing.push(format!(
+            "{} (npm ci --prefix tests/interop)",
+            server.display()
+        ));
     }
-    let python = Command::new("python3")
-        .args(["-c", "import mcp"])
-        .output();
+    let python = Command::new("python3").args(["-c", "import mcp"]).output();
     if !python.as_ref().is_ok_and(|o| o.status.success()) {
         missing.push(
             "python3 with the `mcp` package (pip install -r tests/interop/requirements.txt)"
