@@ -536,6 +536,44 @@ fn the_proxy_exits_when_the_client_disconnects() {
     );
 }
 
+#[test]
+fn stopping_the_proxy_withdraws_the_calls_that_wait() {
+    let Some(p) = proxied("stopping_the_proxy_withdraws_the_calls_that_wait") else {
+        return;
+    };
+    let mut cmd = Command::new(BIN);
+    cmd.args(p.proxy(Some("everything")).into_iter().skip(1))
+        .env("ASSENT_URL", &p.gw.url)
+        .env("ASSENT_TOKEN", &p.agent)
+        .stdin(Stdio::piped());
+    let mut running = Running::spawn(cmd);
+    let mut client = running.child.stdin.take().unwrap();
+    writeln!(
+        client,
+        r#"{{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{{"name":"get-sum","arguments":{{"a":1,"b":2}},"_meta":{{"progressToken":"p7"}}}}}}"#
+    )
+    .unwrap();
+    let progress = loop {
+        let message: Value = serde_json::from_str(&running.next_line(START_TIMEOUT)).unwrap();
+        if message["method"] == "notifications/progress" {
+            break message;
+        }
+    };
+    assert_eq!(progress["params"]["progressToken"], "p7");
+    let killed = Command::new("kill")
+        .args(["-TERM", &running.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let done = running.finish(Duration::from_secs(15));
+    assert!(done.code.is_some(), "it exits, not dies of the signal: {done:?}");
+    let approval = &p.approvals()[0];
+    assert_eq!(approval["status"], "cancelled", "{approval}");
+    assert_eq!(approval["decision"]["reason"], "the MCP proxy was stopped");
+    assert!(p.calls_received().is_empty());
+    drop(client);
+}
+
 /// Starts `command`, says hello, closes its stdin and waits for it to exit.
 fn disconnect(command: Vec<String>) -> Finished {
     let mut cmd = Command::new(&command[0]);

@@ -8,6 +8,10 @@
 //! protocol session of its own (it learns only the server's name from its
 //! answers), so stateless protocol versions pass through as well as the
 //! `initialize` handshake does.
+//!
+//! The proxy ends when the server exits (with its status), or when the
+//! client closes stdin or stops the proxy with SIGTERM/SIGINT (then it
+//! withdraws waiting calls, closes the server's stdin and waits for it).
 
 mod child;
 mod gate;
@@ -69,22 +73,27 @@ pub async fn run(global: &Global, args: McpProxyArgs) -> Result<ExitCode, CliErr
         to_child.clone(),
     ));
     let mut from_client = read_client();
+    let stop = stop_requested();
+    tokio::pin!(stop);
 
     let exited = loop {
-        tokio::select! {
+        let ended = tokio::select! {
             exited = child.wait() => {
                 gate.abandon_all("the MCP server exited before the call was decided").await;
                 break exited;
             }
             line = from_client.recv() => match line {
-                Some(line) => route(&gate, &to_client, &to_child, line),
-                None => {
-                    gate.abandon_all("the MCP client disconnected").await;
-                    let _ = to_child.send(ToChild::Close);
-                    break child::wait_after_close(&mut child).await;
+                Some(line) => {
+                    route(&gate, &to_client, &to_child, line);
+                    continue;
                 }
-            }
-        }
+                None => "the MCP client disconnected",
+            },
+            stopped = &mut stop => stopped,
+        };
+        gate.abandon_all(ended).await;
+        let _ = to_child.send(ToChild::Close);
+        break child::wait_after_close(&mut child).await;
     };
     let exited =
         exited.map_err(|e| CliError::Failed(format!("lost track of the MCP server: {e}")))?;
@@ -93,6 +102,25 @@ pub async fn run(global: &Global, args: McpProxyArgs) -> Result<ExitCode, CliErr
     drop((gate, to_client));
     let _ = tokio::time::timeout(DRAIN_BUDGET, writer).await;
     Ok(ExitCode::from(crate::exec::exit_code(exited)))
+}
+
+/// Resolves when the proxy is asked to stop (SIGTERM, Ctrl-C), saying how;
+/// that ends it as the client closing stdin does.
+async fn stop_requested() -> &'static str {
+    #[cfg(unix)]
+    if let Ok(mut terminate) =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    {
+        tokio::select! {
+            Some(()) = terminate.recv() => return "the MCP proxy was stopped",
+            Ok(()) = tokio::signal::ctrl_c() => return "the MCP proxy was interrupted",
+            else => {}
+        }
+    }
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+    "the MCP proxy was interrupted"
 }
 
 /// Handles one line from the client.
