@@ -1,4 +1,4 @@
-//! Receipts (SPEC §7): issuing one for every approved approval, and
+//! Receipts: issuing one for every approved approval, and
 //! checking one for the verify and redeem endpoints.
 
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use assent_domain::receipt::{self, ReceiptClaims, ReceiptInvalid};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::signing::{Signer, verify_ed25519};
+use crate::signer::{Signer, verify_ed25519};
 
 pub struct Receipts {
     signer: Arc<Signer>,

@@ -14,8 +14,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Events read from the store per page while catching up.
 const PAGE: u32 = 500;
@@ -37,23 +36,6 @@ pub fn start(state: AppState, subscription: Subscription) -> mpsc::Receiver<Even
     let (tx, rx) = mpsc::channel(BUFFER);
     tokio::spawn(feed(state, subscription, tx));
     rx
-}
-
-/// A starting seq as a client gives it (`field` names it in the error).
-pub fn check_seq(field: &str, seq: i64) -> Result<i64, ApiError> {
-    if seq >= 0 {
-        Ok(seq)
-    } else {
-        Err(ApiError::BadRequest(format!(
-            "{field}: must be an event seq (a whole number ≥ 0)"
-        )))
-    }
-}
-
-/// One event type of a `types` filter.
-pub fn parse_type(raw: &str) -> Result<EventType, ApiError> {
-    EventType::parse(raw.trim())
-        .ok_or_else(|| ApiError::BadRequest(format!("types: unknown event type {raw:?}")))
 }
 
 /// Whether the viewer may see an event: agents only those about approvals

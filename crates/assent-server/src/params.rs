@@ -1,7 +1,12 @@
-//! Query strings read by hand, so every bad or unknown parameter is a 400
-//! problem naming it (and repeated keys like `label` work).
+//! Reading what callers send outside a JSON body — query strings, path ids,
+//! durations, event seqs and types — the same way for HTTP and WebSocket, so
+//! every bad or unknown value is a 400 naming it (and repeated keys like
+//! `label` work).
 
 use std::time::Duration;
+
+use assent_domain::{EventType, Status};
+use uuid::Uuid;
 
 use crate::error::ApiError;
 
@@ -78,6 +83,52 @@ pub fn parse_duration(key: &str, raw: &str, max: Duration) -> Result<Duration, A
             "{key}: not a duration (use e.g. 30s, 5m or seconds)"
         ))
     })
+}
+
+/// An approval or grant id from a path.
+pub fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::BadRequest(format!("id: {raw:?} is not a UUID")))
+}
+
+/// `status`: one status or `all` (then `None`).
+pub fn parse_status(raw: &str) -> Result<Option<Status>, ApiError> {
+    match raw {
+        "all" => Ok(None),
+        s => Status::parse(s).map(Some).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "status: {s:?} is not one of pending, approved, rejected, expired, cancelled, all"
+            ))
+        }),
+    }
+}
+
+/// `label`: `key:value`.
+pub fn parse_label(raw: &str) -> Result<(String, String), ApiError> {
+    raw.split_once(':')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| ApiError::BadRequest(format!("label: {raw:?} is not key:value")))
+}
+
+/// A listing's `cursor`: the previous page's `next_cursor`.
+pub fn parse_cursor(raw: &str) -> Result<Uuid, ApiError> {
+    parse_id(raw).map_err(|_| ApiError::BadRequest("cursor: not a cursor from this API".into()))
+}
+
+/// A starting seq as a client gives it (`field` names it in the error).
+pub fn check_seq(field: &str, seq: i64) -> Result<i64, ApiError> {
+    if seq >= 0 {
+        Ok(seq)
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "{field}: must be an event seq (a whole number ≥ 0)"
+        )))
+    }
+}
+
+/// One event type of a `types` filter.
+pub fn parse_event_type(raw: &str) -> Result<EventType, ApiError> {
+    EventType::parse(raw.trim())
+        .ok_or_else(|| ApiError::BadRequest(format!("types: unknown event type {raw:?}")))
 }
 
 #[cfg(test)]

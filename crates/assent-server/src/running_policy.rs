@@ -6,6 +6,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use assent_domain::policy::{Evaluation, Input, Policy};
+use assent_domain::{EventType, NewEvent};
+use assent_store::Store;
+use serde_json::json;
+
+use crate::clock::now;
+use crate::error::ApiError;
 
 pub struct RunningPolicy {
     path: Option<PathBuf>,
@@ -52,6 +58,25 @@ impl RunningPolicy {
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = policy.clone();
         Ok(policy)
     }
+}
+
+/// Re-reads the policy file and records `policy.reloaded` by `actor`; a
+/// file that does not load leaves the running policy in place (400 naming
+/// the file, rule and field). Shared by `POST /v1/policy/reload` and SIGHUP.
+pub async fn reload(
+    policy: &RunningPolicy,
+    store: &dyn Store,
+    actor: &str,
+) -> Result<Arc<Policy>, ApiError> {
+    let policy = policy.reload().map_err(ApiError::BadRequest)?;
+    let event = NewEvent {
+        kind: EventType::PolicyReloaded,
+        actor: actor.to_owned(),
+        approval_id: None,
+        data: json!({ "source": policy.source(), "rules": policy.rules().len() }),
+    };
+    store.record_event(event, now()).await?;
+    Ok(policy)
 }
 
 fn read(path: &PathBuf) -> Result<Policy, String> {

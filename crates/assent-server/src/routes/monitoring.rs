@@ -1,19 +1,46 @@
-//! `GET /metrics`: Prometheus text exposition. Public unless the config's
-//! `metrics_public = false`, then admin tokens only.
+//! What operators and their tools poll: liveness and readiness (public) and
+//! the Prometheus metrics (public unless `metrics_public = false`, then
+//! admin tokens only).
 
 use assent_domain::Role;
+use axum::Json;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::{AppState, now};
 use crate::auth::Caller;
-use crate::error::{ApiResult, Problem};
+use crate::clock::now;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(metrics))
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "health", security(()), responses((status = 200, description = "alive")))]
+async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// The store answers reads.
+#[utoipa::path(get, path = "/readyz", tag = "health", security(()), responses(
+    (status = 200, description = "ready"),
+    (status = 503, description = "the store is unreachable", body = Problem),
+))]
+async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    state
+        .store
+        .ping()
+        .await
+        .map_err(|_| ApiError::Unavailable)?;
+    Ok(Json(json!({"status": "ready"})))
 }
 
 /// Prometheus metrics (series prefixed `assent_`; see docs/api.md).

@@ -69,6 +69,6 @@ fn candidate() -> Result<SigningKey, StoreError> {
         kid: jose::encode(&thumbprint),
         private_key: jose::encode(pkcs8.as_ref()),
         public_key: x,
-        created_at: crate::app::now(),
+        created_at: crate::clock::now(),
     })
 }

@@ -2,7 +2,7 @@
 //!
 //! This instance's own commits are published by the writer as they commit.
 //! Other instances' commits (PostgreSQL) arrive as NOTIFY wake-ups, after
-//! which the feed re-reads the store from the last `seq` it published — so a
+//! which the catch-up re-reads the store from the last `seq` it published — so a
 //! lost or coalesced NOTIFY delays a notice but never loses one, and a local
 //! commit that lands after another instance's is held back until the
 //! catch-up has published what came before it.
@@ -15,13 +15,16 @@ use sqlx::AnyPool;
 use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
-use super::reads;
-use crate::{CHANGE_CHANNEL_CAPACITY, Committed, StoreError};
+use super::{approvals, events};
+use crate::{Committed, StoreError};
 
+/// How many committed notices a slow subscriber may fall behind before it
+/// sees `Lagged` and must re-read the store.
+const CHANNEL_CAPACITY: usize = 16_384;
 /// Events read per catch-up query.
 const CATCH_UP_PAGE: u32 = 1_000;
 
-pub(crate) struct Feed {
+pub(crate) struct Notices {
     /// The last `seq` published; held only while deciding and sending.
     published: Mutex<i64>,
     notices: broadcast::Sender<Arc<Committed>>,
@@ -29,10 +32,10 @@ pub(crate) struct Feed {
     behind: Notify,
 }
 
-impl Feed {
-    pub fn new(last_seq: i64) -> Arc<Feed> {
-        let (notices, _) = broadcast::channel(CHANGE_CHANNEL_CAPACITY);
-        Arc::new(Feed {
+impl Notices {
+    pub fn new(last_seq: i64) -> Arc<Notices> {
+        let (notices, _) = broadcast::channel(CHANNEL_CAPACITY);
+        Arc::new(Notices {
             published: Mutex::new(last_seq),
             notices,
             behind: Notify::new(),
@@ -77,7 +80,7 @@ impl Feed {
                 .published
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            let events = reads::events_after(readers, after, CATCH_UP_PAGE).await?;
+            let events = events::after(readers, after, CATCH_UP_PAGE).await?;
             let Some(last) = events.last().map(|e| e.seq) else {
                 return Ok(());
             };
@@ -120,7 +123,7 @@ async fn decided_approvals(
         .filter(|e| e.kind.is_terminal())
         .filter_map(|e| e.approval_id)
     {
-        if let Some(approval) = reads::approval(readers, id).await? {
+        if let Some(approval) = approvals::get(readers, id).await? {
             decided.insert(id, approval);
         }
     }
