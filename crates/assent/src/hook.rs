@@ -92,6 +92,16 @@ pub async fn claude_code(global: &Global, args: ClaudeCodeArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Answers deny when the hook cannot even start its runtime, since any exit
+/// but 0 or 2 would let the tool run.
+pub fn deny_without_runtime(error: &std::io::Error) -> ExitCode {
+    let answer = Answer::Deny(format!(
+        "Assent denied this call: the hook could not start ({error})."
+    ));
+    println!("{}", answer.to_json());
+    ExitCode::SUCCESS
+}
+
 /// The `settings.json` snippet that installs the hook for every tool, its
 /// keys in the order Claude Code's documentation shows them.
 #[derive(Serialize)]

@@ -28,10 +28,28 @@ use crate::cli::{Cli, Command, HookCommand};
 use crate::error::CliError;
 use crate::output::Output;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli).await {
+    // A hook runs once per tool call and makes one request: a
+    // single-threaded runtime starts fastest. The rest (the gateway above
+    // all) gets one thread per core.
+    let hook = matches!(cli.command, Command::Hook(_));
+    let runtime = if hook {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    }
+    .enable_all()
+    .build();
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(e) if hook => return hook::deny_without_runtime(&e),
+        Err(e) => {
+            eprintln!("assent: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("assent: {}", e.report());

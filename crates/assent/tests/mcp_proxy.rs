@@ -566,7 +566,10 @@ fn stopping_the_proxy_withdraws_the_calls_that_wait() {
         .unwrap();
     assert!(killed.success());
     let done = running.finish(Duration::from_secs(15));
-    assert!(done.code.is_some(), "it exits, not dies of the signal: {done:?}");
+    assert!(
+        done.code.is_some(),
+        "it exits, not dies of the signal: {done:?}"
+    );
     let approval = &p.approvals()[0];
     assert_eq!(approval["status"], "cancelled", "{approval}");
     assert_eq!(approval["decision"]["reason"], "the MCP proxy was stopped");
