@@ -7,6 +7,17 @@
 //!   single-row durable SQLite inserts/s on the same disk (group commit gain).
 //! - with `--postgres URL`: the wake-up figure across two instances on a
 //!   fresh database on that server — waiters on B, decisions on A.
+//! - agent integrations (`integrations`; alone with `--integrations-only`):
+//!   an allowed MCP `tools/call` through `assent mcp-proxy` against the same
+//!   server called directly, and the whole `assent hook claude-code`
+//!   process for an allowed call; both use the release `assent` binary and
+//!   a gateway run as `assent serve`.
+
+mod assent_process;
+mod figure;
+mod hook;
+mod integrations;
+mod mcp;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -34,6 +45,8 @@ struct Args {
     /// two-instance wake-up figure; it gets a temporary database.
     #[arg(long)]
     postgres: Option<String>,
+    #[command(flatten)]
+    integrations: integrations::Args,
 }
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -262,6 +275,9 @@ async fn raw_inserts_per_second(dir: &Path, seconds: u64) -> Result<f64, Error> 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let args = Args::parse();
+    if args.integrations.integrations_only {
+        return integrations::run(&args.integrations).await;
+    }
     let dir = tempfile::tempdir_in(".")?;
     println!(
         "data dir: {} (same disk for both throughput figures)",
@@ -281,7 +297,7 @@ async fn main() -> Result<(), Error> {
     if let Some(server) = &args.postgres {
         two_postgres_instances(server, args.waiters).await?;
     }
-    Ok(())
+    integrations::run(&args.integrations).await
 }
 
 async fn two_postgres_instances(server: &str, waiters: usize) -> Result<(), Error> {

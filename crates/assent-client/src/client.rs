@@ -49,12 +49,21 @@ impl Client {
         let mut auth =
             HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| Error::InvalidToken)?;
         auth.set_sensitive(true);
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .default_headers(HeaderMap::from_iter([(AUTHORIZATION, auth)]))
-            .connect_timeout(CONNECT_TIMEOUT)
-            .build()?;
-        Ok(Self { http, endpoints })
+            .connect_timeout(CONNECT_TIMEOUT);
+        if endpoints.base().scheme() == "http" {
+            // A plain-HTTP gateway needs no TLS: not loading the system's
+            // root certificates saves milliseconds at every start of a
+            // short-lived client (the Claude Code hook runs once per tool
+            // call). A redirect to HTTPS then fails instead of being followed.
+            http = http.tls_certs_only(Vec::new());
+        }
+        Ok(Self {
+            http: http.build()?,
+            endpoints,
+        })
     }
 
     /// The gateway's base URL.

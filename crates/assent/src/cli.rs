@@ -78,6 +78,45 @@ pub enum Command {
     Audit(AuditCommand),
     /// Write a commented assent.toml and a starter policy.toml.
     Init(InitArgs),
+    /// Run an MCP server behind Assent: every tool call is asked for first.
+    McpProxy(McpProxyArgs),
+    /// Coding-agent hooks that ask Assent before each tool call.
+    #[command(subcommand)]
+    Hook(HookCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct McpProxyArgs {
+    /// The server's name in action names (`mcp.<NAME>.<tool>`); default:
+    /// the name the server gives itself when the client connects.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The MCP server's command and its arguments (stdio transport).
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Claude Code `PreToolUse` hook: reads the hook's JSON on stdin and
+    /// answers allow or deny; anything that goes wrong answers deny.
+    ClaudeCode(ClaudeCodeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClaudeCodeArgs {
+    /// How long to wait for a decision before denying; keep it under the
+    /// hook's `timeout` in settings.json (Claude Code's default: 600 s).
+    #[arg(long, value_parser = duration, default_value = "590s")]
+    pub timeout: Duration,
+    /// Print the settings.json snippet that installs this hook, and exit.
+    #[arg(long)]
+    pub print_settings: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -88,7 +88,8 @@ async fn spawn(argv: &[String]) -> ExitCode {
     }
 }
 
-fn exit_code(exit: ExitStatus) -> u8 {
+/// The exit code a shell reports for a finished child.
+pub(crate) fn exit_code(exit: ExitStatus) -> u8 {
     if let Some(code) = exit.code() {
         return u8::try_from(code & 0xff).unwrap_or(1);
     }

@@ -1,0 +1,177 @@
+//! The MCP proxy figure: an allowed `tools/call` through `assent mcp-proxy`
+//! against the same server called directly, in the same run. The two
+//! sessions run side by side and take turns call by call, so both see the
+//! same machine.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::Error;
+use crate::assent_process::ServeProcess;
+use crate::figure::{Figure, percentile_ms};
+
+const WARM_UP: usize = 50;
+
+/// A minimal MCP client over stdio: one request at a time, timed from
+/// writing the request to reading its answer.
+struct Session {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    next_id: u64,
+}
+
+impl Session {
+    fn start(command: &[OsString], env: &[(&str, &str)]) -> Result<Session, Error> {
+        let (program, args) = command.split_first().ok_or("no command")?;
+        let mut child = Command::new(program)
+            .args(args)
+            .envs(env.iter().copied())
+            .env_remove("ASSENT_DATA_DIR")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdin = child.stdin.take().ok_or("no stdin")?;
+        let stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+        let mut session = Session {
+            child,
+            stdin,
+            stdout,
+            next_id: 0,
+        };
+        session.request(
+            "initialize",
+            json!({"protocolVersion": "2025-11-25", "capabilities": {},
+                   "clientInfo": {"name": "assent-bench", "version": "0"}}),
+        )?;
+        writeln!(
+            session.stdin,
+            "{}",
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        )?;
+        Ok(session)
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Result<(Value, Duration), Error> {
+        self.next_id += 1;
+        let id = self.next_id;
+        let line = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let sent = Instant::now();
+        writeln!(self.stdin, "{line}")?;
+        self.stdin.flush()?;
+        let mut text = String::new();
+        loop {
+            text.clear();
+            if self.stdout.read_line(&mut text)? == 0 {
+                return Err(format!("the server closed its stdout during {method}").into());
+            }
+            let message: Value = serde_json::from_str(&text)?;
+            if message["id"] == id {
+                return Ok((message, sent.elapsed()));
+            }
+        }
+    }
+
+    /// Calls `echo` and checks that it ran.
+    fn echo(&mut self) -> Result<Duration, Error> {
+        let (answer, took) = self.request(
+            "tools/call",
+            json!({"name": "echo", "arguments": {"message": "bench"}}),
+        )?;
+        if answer["result"]["content"][0]["text"] != "Echo: bench" {
+            return Err(format!("echo did not run: {answer}").into());
+        }
+        Ok(took)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn measure(
+    assent: &Path,
+    server: &Path,
+    gateway: &ServeProcess,
+    calls: usize,
+) -> Result<(), Error> {
+    if !server.exists() {
+        return Err(format!(
+            "{} not found: npm ci --prefix tests/interop, or pass --mcp-server",
+            server.display()
+        )
+        .into());
+    }
+    let direct_command: Vec<OsString> = vec![server.into(), "stdio".into()];
+    let mut proxy_command: Vec<OsString> = vec![
+        assent.into(),
+        "mcp-proxy".into(),
+        "--name".into(),
+        "everything".into(),
+        "--".into(),
+    ];
+    proxy_command.extend(direct_command.iter().cloned());
+    let (url, token) = (gateway.url.clone(), gateway.agent.clone());
+    let (direct, proxied) = tokio::task::spawn_blocking(move || {
+        let env = [
+            ("ASSENT_URL", url.as_str()),
+            ("ASSENT_TOKEN", token.as_str()),
+        ];
+        let mut direct = Session::start(&direct_command, &[])?;
+        let mut proxied = Session::start(&proxy_command, &env)?;
+        for _ in 0..WARM_UP {
+            direct.echo()?;
+            proxied.echo()?;
+        }
+        let (mut d, mut p) = (Vec::with_capacity(calls), Vec::with_capacity(calls));
+        for _ in 0..calls {
+            d.push(direct.echo()?);
+            p.push(proxied.echo()?);
+        }
+        d.sort();
+        p.sort();
+        Ok::<_, Error>((d, p))
+    })
+    .await??;
+    let (d50, d99) = (percentile_ms(&direct, 50.0), percentile_ms(&direct, 99.0));
+    let (p50, p99) = (percentile_ms(&proxied, 50.0), percentile_ms(&proxied, 99.0));
+    println!(
+        "MCP proxy, allowed tools/call (echo on server-everything), {calls} calls each, alternating:"
+    );
+    for (figure, value, target, target_text) in [
+        ("direct tools/call p50", d50, None, ""),
+        ("direct tools/call p99", d99, None, ""),
+        (
+            "proxied allowed tools/call p50",
+            p50,
+            Some(d50 + 2.0),
+            "<= direct p50 + 2 ms",
+        ),
+        (
+            "proxied allowed tools/call p99",
+            p99,
+            Some(d99 + 5.0),
+            "<= direct p99 + 5 ms",
+        ),
+    ] {
+        Figure {
+            scenario: "mcp-proxy",
+            figure,
+            value,
+            unit: "ms",
+            target,
+            target_text,
+        }
+        .print();
+    }
+    Ok(())
+}
