@@ -512,8 +512,6 @@ async fn a_receipt_is_spent_once_whichever_instance_redeems_it(backend: Backend)
     );
 }
 
-/// Runs each contract test once per backend.
-
 #[cfg(not(postgres_suite))]
 #[test]
 fn postgres_suite_skipped() {
