@@ -49,9 +49,13 @@ pub const MAX_WAIT: Duration = Duration::from_secs(300);
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Assent", description = "Human-in-the-loop approval gateway. See SPEC §5."),
+    info(title = "Assent", description = "Human-in-the-loop approval gateway. \
+        People review approvals in the [web console](/) (deep links: `/#/approvals/{id}`). \
+        Programs send `Authorization: Bearer <token>`; the console signs in through \
+        `POST /v1/session` and then sends its session cookie, plus the `X-CSRF-Token` \
+        header on every POST, PUT, PATCH and DELETE."),
     modifiers(&BearerAuth),
-    security(("bearer" = [])),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
 )]
 struct ApiDoc;
 
@@ -59,11 +63,28 @@ struct BearerAuth;
 
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::session::COOKIE,
+                "The web console's session (HttpOnly, SameSite=Strict), set by POST /v1/session.",
+            ))),
+        );
+        components.add_security_scheme(
+            "csrf",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-CSRF-Token",
+                "The csrf_token of POST or GET /v1/session; required with the session cookie \
+                 on POST, PUT, PATCH and DELETE.",
+            ))),
         );
     }
 }
@@ -87,6 +108,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::stats::router())
         .merge(routes::metrics::router())
         .merge(routes::ws::router())
+        .merge(routes::session::router())
+        .merge(routes::timeline::router())
+        .merge(routes::console::router())
 }
 
 pub fn router(state: AppState) -> Router {

@@ -17,6 +17,7 @@ use subtle::ConstantTimeEq;
 
 use crate::app::{AppState, now};
 use crate::error::ApiError;
+use crate::session::{self, SignedIn};
 
 /// Every token starts with this, so leaked tokens are easy to scan for.
 pub const TOKEN_PREFIX: &str = "assent_";
@@ -97,41 +98,82 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(ApiError::Unauthorized)?;
-        let digest = token_sha256(token);
-        if let Some(principal) = state.tokens.get(&digest) {
-            return Ok(Caller(principal));
-        }
-        let generation = state.tokens.generation();
-        let record = state
-            .store
-            .token_by_hash(&hex::encode(digest))
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        // The lookup is by hash; compare again in constant time so no code path
-        // depends on how much of a guessed token matched.
-        let stored = hex::decode(&record.token_sha256).map_err(|_| ApiError::Internal)?;
-        if !bool::from(stored.ct_eq(&digest)) {
-            return Err(ApiError::Unauthorized);
-        }
-        let principal = Principal {
-            name: record.name,
-            role: record.role,
-            groups: record.groups,
-        };
-        state.tokens.insert(digest, principal.clone(), generation);
-        Ok(Caller(principal))
+        Authenticated::from_request_parts(parts, state)
+            .await
+            .map(|a| Caller(a.principal))
     }
+}
+
+/// The caller and how it authenticated: a bearer token (which wins when a
+/// request carries both) or the console's session cookie.
+pub struct Authenticated {
+    pub principal: Principal,
+    /// The console session, when the cookie authenticated the request.
+    pub session: Option<SignedIn>,
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(token) = bearer_token(parts) {
+            let principal = principal_by_digest(state, &token_sha256(token)).await?;
+            return Ok(Authenticated {
+                principal,
+                session: None,
+            });
+        }
+        let secret = session::cookie_secret(&parts.headers).ok_or(ApiError::Unauthorized)?;
+        let (principal, signed_in) = session::authenticate(parts, state, secret).await?;
+        Ok(Authenticated {
+            principal,
+            session: Some(signed_in),
+        })
+    }
+}
+
+/// The token of an `Authorization: Bearer` header.
+fn bearer_token(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// The principal of the token with this SHA-256: from the cache, else the
+/// store (then cached). 401 when no such token exists.
+pub async fn principal_by_digest(
+    state: &AppState,
+    digest: &[u8; 32],
+) -> Result<Principal, ApiError> {
+    if let Some(principal) = state.tokens.get(digest) {
+        return Ok(principal);
+    }
+    let generation = state.tokens.generation();
+    let record = state
+        .store
+        .token_by_hash(&hex::encode(digest))
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    // The lookup is by hash; compare again in constant time so no code path
+    // depends on how much of a guessed token matched.
+    let stored = hex::decode(&record.token_sha256).map_err(|_| ApiError::Internal)?;
+    if !bool::from(stored.ct_eq(digest)) {
+        return Err(ApiError::Unauthorized);
+    }
+    let principal = Principal {
+        name: record.name,
+        role: record.role,
+        groups: record.groups,
+    };
+    state.tokens.insert(*digest, principal.clone(), generation);
+    Ok(principal)
 }
 
 impl Caller {

@@ -14,6 +14,7 @@ pub mod receipted_store;
 pub mod receipts;
 pub mod routes;
 pub mod serve;
+pub mod session;
 pub mod signing;
 pub mod stats;
 pub mod sweeper;

@@ -9,7 +9,7 @@ use assent_domain::{Approval, Event, Grant, NewEvent, Principal, ReviewRequest};
 use assent_store::webhooks::{Delivery, DeliveryOutcome, DeliveryRecord, WebhookTarget};
 use assent_store::{
     ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, Redemption,
-    SigningKey, StatsSample, Store, StoreError, TokenRecord,
+    Session, SigningKey, StatsSample, Store, StoreError, TokenRecord,
 };
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -170,6 +170,26 @@ impl Store for ReceiptedStore {
 
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
         self.inner.events_after(after, limit).await
+    }
+
+    async fn approval_events(&self, id: Uuid) -> Result<Vec<Event>, StoreError> {
+        self.inner.approval_events(id).await
+    }
+
+    async fn create_session(&self, session: Session) -> Result<(), StoreError> {
+        self.inner.create_session(session).await
+    }
+
+    async fn session_by_hash(
+        &self,
+        id_sha256: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Session>, StoreError> {
+        self.inner.session_by_hash(id_sha256, now).await
+    }
+
+    async fn delete_session(&self, id_sha256: &str) -> Result<(), StoreError> {
+        self.inner.delete_session(id_sha256).await
     }
 
     async fn stats_sample(

@@ -25,6 +25,10 @@ pub struct Stats {
     pub time_to_decision: TimeToDecision,
     pub by_action: Vec<ActionStats>,
     pub by_reviewer: Vec<ReviewerStats>,
+    /// Outcomes per UTC day of the window, oldest first, every day listed:
+    /// the window's approvals counted on the day they were decided,
+    /// expired or cancelled.
+    pub by_day: Vec<DayStats>,
     /// More approvals were created in the window than the stats read (the
     /// newest ones were used).
     pub truncated: bool,
@@ -67,6 +71,17 @@ pub struct ReviewerStats {
     pub reject: u64,
 }
 
+/// The outcomes that happened on one UTC day.
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DayStats {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    pub approved: u64,
+    pub rejected: u64,
+    pub expired: u64,
+    pub cancelled: u64,
+}
+
 impl Counts {
     fn add(&mut self, status: Status) {
         self.created += 1;
@@ -86,7 +101,9 @@ pub fn summarize(sample: StatsSample, since: OffsetDateTime, until: OffsetDateTi
     let mut actions: BTreeMap<String, Counts> = BTreeMap::new();
     let mut reviewers: BTreeMap<String, ReviewerStats> = BTreeMap::new();
     let mut durations = Vec::new();
+    let mut days = Days::new(since, until);
     for approval in &sample.approvals {
+        days.add(approval);
         counts.add(approval.status);
         actions
             .entry(approval.action.clone())
@@ -125,7 +142,47 @@ pub fn summarize(sample: StatsSample, since: OffsetDateTime, until: OffsetDateTi
             .into_iter()
             .map(|(principal, r)| ReviewerStats { principal, ..r })
             .collect(),
+        by_day: days.0,
         truncated: sample.truncated,
+    }
+}
+
+/// One entry per UTC day from `since` to `until`.
+struct Days(Vec<DayStats>);
+
+impl Days {
+    fn new(since: OffsetDateTime, until: OffsetDateTime) -> Days {
+        let (first, last) = (since.date(), until.date());
+        let mut days = Vec::new();
+        let mut day = first;
+        while day <= last {
+            days.push(DayStats {
+                day: day.to_string(),
+                ..DayStats::default()
+            });
+            match day.next_day() {
+                Some(next) => day = next,
+                None => break,
+            }
+        }
+        Days(days)
+    }
+
+    fn add(&mut self, approval: &Approval) {
+        let Some(at) = approval.decided_at else {
+            return;
+        };
+        let key = at.to_offset(time::UtcOffset::UTC).date().to_string();
+        let Some(day) = self.0.iter_mut().find(|d| d.day == key) else {
+            return;
+        };
+        match approval.status {
+            Status::Approved => day.approved += 1,
+            Status::Rejected => day.rejected += 1,
+            Status::Expired => day.expired += 1,
+            Status::Cancelled => day.cancelled += 1,
+            Status::Pending => {}
+        }
     }
 }
 
@@ -146,6 +203,18 @@ fn percentile(sorted: &[f64], p: usize) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_day_of_the_window_is_listed_in_order() {
+        let since = time::macros::datetime!(2026-11-20 10:00 UTC);
+        let until = time::macros::datetime!(2026-11-22 09:00 UTC);
+        let days: Vec<String> = Days::new(since, until)
+            .0
+            .into_iter()
+            .map(|d| d.day)
+            .collect();
+        assert_eq!(days, ["2026-11-20", "2026-11-21", "2026-11-22"]);
+    }
 
     #[test]
     fn nearest_rank_percentiles() {

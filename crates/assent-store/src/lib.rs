@@ -7,6 +7,7 @@
 
 mod error;
 mod model;
+mod session;
 mod signing;
 mod sql;
 pub mod webhooks;
@@ -24,6 +25,7 @@ pub use model::{
     ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, StatsSample,
     TokenRecord,
 };
+pub use session::Session;
 pub use signing::{Redemption, SigningKey};
 pub use sql::{SqlStore, StoreOptions};
 
@@ -127,6 +129,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// Events with `seq > after`, in order, at most `limit`.
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
+
+    /// Every event about one approval, in `seq` order (its timeline).
+    async fn approval_events(&self, id: Uuid) -> Result<Vec<Event>, StoreError>;
+
+    /// Stores a new console session; sessions expired by its `created_at` go.
+    async fn create_session(&self, session: Session) -> Result<(), StoreError>;
+    /// The session whose secret hashes to `id_sha256`, unless it has expired at `now`.
+    async fn session_by_hash(
+        &self,
+        id_sha256: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Session>, StoreError>;
+    /// Ends a session (sign-out); [`StoreError::NotFound`] when there is none.
+    async fn delete_session(&self, id_sha256: &str) -> Result<(), StoreError>;
 
     /// The active signing key, making `candidate` it when there is none yet;
     /// every instance gets the same key, however they race.

@@ -2,6 +2,7 @@
 
 pub mod approvals;
 pub mod audit;
+pub mod console;
 pub mod events;
 pub mod grants;
 pub mod health;
@@ -10,7 +11,9 @@ pub mod metrics;
 pub mod policy;
 pub mod query;
 pub mod receipts;
+pub mod session;
 pub mod stats;
+pub mod timeline;
 pub mod tokens;
 pub mod ws;
 

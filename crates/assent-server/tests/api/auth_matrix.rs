@@ -220,7 +220,34 @@ async fn every_endpoint_answers_each_kind_of_caller_as_documented() {
     ] {
         check(&app, Method::GET, "/v1/ws", None, who, want).await;
     }
+    // An approval's timeline: whoever may read the approval.
+    let timeline = format!("/v1/approvals/{}/events", fresh(&app).await);
+    for (who, want) in [
+        (NONE, 401),
+        (BAD, 401),
+        (OWNER, 200),
+        (OTHER, 404),
+        (APPROVER, 200),
+        (ADMIN, 200),
+    ] {
+        check(&app, Method::GET, &timeline, None, who, want).await;
+    }
+    // Who am I: any principal; ending a session needs one (bearer: 404).
+    for (who, want) in [
+        (NONE, 401),
+        (BAD, 401),
+        (OWNER, 200),
+        (APPROVER, 200),
+        (ADMIN, 200),
+    ] {
+        check(&app, Method::GET, "/v1/session", None, who, want).await;
+    }
+    for (who, want) in [(NONE, 401), (BAD, 401), (OWNER, 404), (ADMIN, 404)] {
+        check(&app, Method::DELETE, "/v1/session", None, who, want).await;
+    }
     for who in [NONE, BAD, OWNER, OTHER, APPROVER, ADMIN] {
+        check(&app, Method::GET, "/", None, who, 200).await;
+        check(&app, Method::GET, "/console/js/app.js", None, who, 200).await;
         check(&app, Method::GET, "/metrics", None, who, 200).await;
         check(&app, Method::GET, "/healthz", None, who, 200).await;
         check(&app, Method::GET, "/readyz", None, who, 200).await;

@@ -16,6 +16,9 @@ mod auth_matrix;
 #[path = "../api/bad_input.rs"]
 mod bad_input;
 #[cfg(postgres_suite)]
+#[path = "../api/console.rs"]
+mod console;
+#[cfg(postgres_suite)]
 #[path = "../api/durability.rs"]
 mod durability;
 #[cfg(postgres_suite)]
@@ -39,6 +42,9 @@ mod races;
 #[cfg(postgres_suite)]
 #[path = "../api/receipts.rs"]
 mod receipts;
+#[cfg(postgres_suite)]
+#[path = "../api/session.rs"]
+mod session;
 #[cfg(postgres_suite)]
 #[path = "../api/stats.rs"]
 mod stats;

@@ -13,6 +13,7 @@ mod listener;
 mod outbox;
 mod reads;
 mod rows;
+mod sessions;
 mod statement;
 mod stats;
 mod writer;
@@ -40,7 +41,7 @@ use self::writer::Writer;
 use crate::webhooks::{Delivery, DeliveryOutcome, DeliveryRecord, WebhookTarget};
 use crate::{
     ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, Redemption,
-    SigningKey, StatsSample, Store, StoreError, TokenRecord,
+    Session, SigningKey, StatsSample, Store, StoreError, TokenRecord,
 };
 
 /// Pause before retrying a catch-up that failed (the database is down).
@@ -337,6 +338,32 @@ impl Store for SqlStore {
 
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
         reads::events_after(&self.readers, after, limit).await
+    }
+
+    async fn approval_events(&self, id: Uuid) -> Result<Vec<Event>, StoreError> {
+        reads::approval_events(&self.readers, id).await
+    }
+
+    async fn create_session(&self, session: Session) -> Result<(), StoreError> {
+        self.writer
+            .submit(sessions::CreateSession { session })
+            .await
+    }
+
+    async fn session_by_hash(
+        &self,
+        id_sha256: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Session>, StoreError> {
+        sessions::live(&self.readers, id_sha256, now).await
+    }
+
+    async fn delete_session(&self, id_sha256: &str) -> Result<(), StoreError> {
+        self.writer
+            .submit(sessions::DeleteSession {
+                id_sha256: id_sha256.to_owned(),
+            })
+            .await
     }
 
     async fn ensure_signing_key(&self, candidate: SigningKey) -> Result<SigningKey, StoreError> {

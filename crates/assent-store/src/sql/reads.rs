@@ -31,3 +31,15 @@ pub(crate) async fn events_after(
     .await?;
     rows.iter().map(event_from_row).collect()
 }
+
+pub(crate) async fn approval_events(readers: &AnyPool, id: Uuid) -> Result<Vec<Event>, StoreError> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM events WHERE approval_id = $1 ORDER BY seq"
+    ))
+    .bind(id.to_string())
+    .fetch_all(readers)
+    .await?;
+    rows.iter().map(event_from_row).collect()
+}
