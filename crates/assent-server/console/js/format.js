@@ -17,8 +17,10 @@ export function when(iso) {
   return iso ? dateTime.format(new Date(iso)) : '—';
 }
 
-/** 42 s, 5 min, 1 h 30 min, 2 d 4 h. */
+/** 0.4 s, 42 s, 5 min, 1 h 30 min, 2 d 4 h. */
 export function duration(seconds) {
+  if (seconds > 0 && seconds < 0.1) return '< 0.1 s';
+  if (seconds > 0 && seconds < 10 && !Number.isInteger(seconds)) return `${seconds.toFixed(1)} s`;
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);
@@ -31,7 +33,7 @@ export function duration(seconds) {
 
 export function ago(iso, now = Date.now()) {
   const seconds = (now - Date.parse(iso)) / 1000;
-  return seconds < 5 ? 'just now' : `${duration(seconds)} ago`;
+  return seconds < 5 ? 'just now' : `${duration(Math.round(seconds))} ago`;
 }
 
 /** Time left until `iso`, to the second in the last hour. */

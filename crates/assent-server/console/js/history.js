@@ -51,11 +51,12 @@ export function historyView(root, route, ctx) {
     field('f-status', 'Status', status),
     field('f-action', 'Action (exact)', action),
     field('f-requester', 'Requester (exact)', requester),
-    h('div', {class: 'field'}, h('label', {for: 'f-text'}, 'Search this page'), text,
-      h('span', {id: 'f-text-help', class: 'muted small'}, 'Filters the loaded page in your browser')),
+    field('f-text', 'Search this page', text),
     h('div', {class: 'field buttons'},
       h('button', {type: 'submit', class: 'primary'}, 'Apply'),
-      h('a', {href: href('history'), class: 'button-link'}, 'Clear')));
+      h('a', {href: href('history'), class: 'button-link'}, 'Clear')),
+    h('p', {id: 'f-text-help', class: 'muted small form-note'},
+      'Status, action and requester filter every approval on the gateway; the search filters the page shown, in your browser.'));
   const list = h('ol', {class: 'rows', 'aria-label': 'Approvals'});
   const summary = h('p', {class: 'muted', 'aria-live': 'polite'}, 'Loading…');
   const pager = h('nav', {class: 'pager', 'aria-label': 'Pages'});

@@ -30,8 +30,8 @@ function draw(stats, width) {
   const ttd = stats.time_to_decision;
   const speed = ttd.count
     ? bars([
-      {label: 'Median (p50)', values: {v: ttd.p50_seconds}, text: duration(ttd.p50_seconds)},
-      {label: '90th percentile (p90)', values: {v: ttd.p90_seconds}, text: duration(ttd.p90_seconds)},
+      {label: 'Median', values: {v: ttd.p50_seconds}, text: duration(ttd.p50_seconds)},
+      {label: 'p90', values: {v: ttd.p90_seconds}, text: duration(ttd.p90_seconds)},
     ], [{key: 'v', name: 'seconds', cls: 'fill-accent'}],
     `Time to decision: median ${duration(ttd.p50_seconds)}, 90th percentile ${duration(ttd.p90_seconds)}`, width)
     : h('p', {class: 'muted'}, 'No approval in this window was decided by a reviewer.');

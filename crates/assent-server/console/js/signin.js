@@ -43,7 +43,9 @@ export function signInView(root, {message, onSignedIn}) {
     }
   });
   replace(root, h('section', {class: 'signin', 'aria-labelledby': 'signin-title'},
-    h('h1', {id: 'signin-title', tabindex: '-1'}, 'Sign in to Assent'),
+    h('h1', {id: 'signin-title', tabindex: '-1'},
+      h('img', {src: '/console/icon.svg', alt: '', width: '32', height: '32'}), 'Sign in to Assent'),
+    h('p', {class: 'signin-lede'}, 'Review and decide what agents and automation ask to do.'),
     message ? alertBox(message, 'info') : null,
     form));
   token.focus();
