@@ -1,4 +1,4 @@
-//! Measures SPEC §14 figures against real gateways started in this process
+//! Measures the performance figures of docs/benchmarks.md against real gateways started in this process
 //! (release build: `cargo run --release -p assent-bench`).
 //!
 //! - wake-up: N long-poll waiters, each approval decided in turn; the time

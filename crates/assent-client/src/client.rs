@@ -3,10 +3,13 @@
 
 use std::time::Duration;
 
+use assent_api::{
+    ApprovalList, AuditPage, CancelRequest, CheckResult, CreateToken, CreatedToken, GrantList,
+    ReceiptCheck, ReceiptVerdict, TokenInfo, TokenList,
+};
 use assent_domain::{Approval, CreateApproval, EventType, Grant, ReviewRequest, Role};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use reqwest::{Method, RequestBuilder, Response, Url};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -14,9 +17,7 @@ use uuid::Uuid;
 use crate::backoff::Backoff;
 use crate::endpoints::{Endpoints, ListQuery};
 use crate::events::EventStream;
-use crate::signatures::ReceiptCheck;
-use crate::tokens::NewToken;
-use crate::{AuditPage, CheckResult, CreatedToken, Error, Jwks, Page, ReceiptVerdict, TokenInfo};
+use crate::{Error, Jwks};
 
 /// The longest wait the gateway holds one long-poll open for.
 pub const MAX_LONG_POLL: Duration = Duration::from_secs(300);
@@ -38,12 +39,6 @@ const USER_AGENT: &str = concat!("assent-client/", env!("CARGO_PKG_VERSION"));
 pub struct Client {
     http: reqwest::Client,
     endpoints: Endpoints,
-}
-
-#[derive(Serialize)]
-struct CancelBody<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
 }
 
 impl Client {
@@ -112,7 +107,7 @@ impl Client {
     }
 
     /// One page of approvals, newest first.
-    pub async fn list(&self, query: &ListQuery) -> Result<Page, Error> {
+    pub async fn list(&self, query: &ListQuery) -> Result<ApprovalList, Error> {
         self.send(self.call(Method::GET, self.endpoints.list(query)))
             .await
     }
@@ -144,9 +139,7 @@ impl Client {
 
     /// Withdraws a pending approval; only its requester or an admin may.
     pub async fn cancel(&self, id: Uuid, reason: Option<String>) -> Result<Approval, Error> {
-        let body = CancelBody {
-            reason: reason.as_deref(),
-        };
+        let body = CancelRequest { reason };
         self.send(
             self.call(Method::POST, self.endpoints.approval_action(id, "cancel"))
                 .json(&body),
@@ -161,7 +154,11 @@ impl Client {
         role: Role,
         groups: &[String],
     ) -> Result<CreatedToken, Error> {
-        let body = NewToken { name, role, groups };
+        let body = CreateToken {
+            name: name.to_owned(),
+            role,
+            groups: groups.to_vec(),
+        };
         self.send(
             self.call(Method::POST, self.endpoints.url(&["v1", "tokens"]))
                 .json(&body),
@@ -170,11 +167,7 @@ impl Client {
     }
 
     pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>, Error> {
-        #[derive(serde::Deserialize)]
-        struct Tokens {
-            items: Vec<TokenInfo>,
-        }
-        let tokens: Tokens = self
+        let tokens: TokenList = self
             .send(self.call(Method::GET, self.endpoints.url(&["v1", "tokens"])))
             .await?;
         Ok(tokens.items)
@@ -187,11 +180,7 @@ impl Client {
 
     /// Live grants, newest first (approvers see the ones they created).
     pub async fn list_grants(&self) -> Result<Vec<Grant>, Error> {
-        #[derive(serde::Deserialize)]
-        struct Grants {
-            items: Vec<Grant>,
-        }
-        let grants: Grants = self
+        let grants: GrantList = self
             .send(self.call(Method::GET, self.endpoints.url(&["v1", "grants"])))
             .await?;
         Ok(grants.items)
@@ -251,13 +240,7 @@ impl Client {
         action: &str,
         args: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<ReceiptVerdict, Error> {
-        let url = self.endpoints.url(&["v1", "receipts", "verify"]);
-        let body = ReceiptCheck {
-            receipt,
-            action,
-            args,
-        };
-        self.send(self.call(Method::POST, url).json(&body)).await
+        self.receipt_call("verify", receipt, action, args).await
     }
 
     /// Spends a valid receipt: succeeds once; then [`Error::Api`] with status 409.
@@ -267,11 +250,22 @@ impl Client {
         action: &str,
         args: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<ReceiptVerdict, Error> {
-        let url = self.endpoints.url(&["v1", "receipts", "redeem"]);
+        self.receipt_call("redeem", receipt, action, args).await
+    }
+
+    /// `POST /v1/receipts/{verify|redeem}`.
+    async fn receipt_call(
+        &self,
+        call: &str,
+        receipt: &str,
+        action: &str,
+        args: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<ReceiptVerdict, Error> {
+        let url = self.endpoints.url(&["v1", "receipts", call]);
         let body = ReceiptCheck {
-            receipt,
-            action,
-            args,
+            receipt: receipt.to_owned(),
+            action: action.to_owned(),
+            args: args.clone(),
         };
         self.send(self.call(Method::POST, url).json(&body)).await
     }

@@ -1,8 +1,8 @@
 //! The SDK's one error type, and the reading of the gateway's RFC 9457
 //! problem documents into it.
 
+use assent_api::Problem;
 use reqwest::StatusCode;
-use serde::Deserialize;
 
 /// The most of a non-problem error body kept as `detail`, so an HTML error
 /// page from a proxy does not flood a terminal.
@@ -41,13 +41,6 @@ fn api_message(title: &str, detail: &str) -> String {
     }
 }
 
-/// The fields of an RFC 9457 problem document that the client shows.
-#[derive(Deserialize)]
-struct Problem {
-    title: Option<String>,
-    detail: Option<String>,
-}
-
 impl Error {
     /// The HTTP status the gateway answered with, when it answered.
     pub fn status(&self) -> Option<u16> {
@@ -75,8 +68,10 @@ impl Error {
         match serde_json::from_slice::<Problem>(body) {
             Ok(problem) => Error::Api {
                 status: status.as_u16(),
-                title: problem.title.unwrap_or(fallback_title),
-                detail: problem.detail.unwrap_or_default(),
+                title: Some(problem.title)
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or(fallback_title),
+                detail: problem.detail,
             },
             Err(_) => {
                 let text = String::from_utf8_lossy(body);

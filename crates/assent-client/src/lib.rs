@@ -16,15 +16,15 @@
 //! ```
 
 mod backoff;
-mod check;
 mod client;
 mod endpoints;
 mod error;
 mod events;
-mod pages;
 mod signatures;
-mod tokens;
 
+pub use assent_api::{
+    ApprovalList, AuditPage, CheckResult, CreatedToken, Effect, Problem, ReceiptVerdict, TokenInfo,
+};
 pub use assent_domain::audit_export::ExportTrailer;
 pub use assent_domain::jose::{Jwk, Jwks, SignatureError};
 pub use assent_domain::receipt::{ReceiptClaims, ReceiptInvalid};
@@ -32,11 +32,8 @@ pub use assent_domain::{
     Approval, CreateApproval, Decision, Event, EventType, Grant, GrantEffect, GrantMatch,
     Principal, QuorumStage, Review, ReviewRequest, Risk, Role, Scope, Status, Verdict,
 };
-pub use check::CheckResult;
 pub use client::{Client, MAX_LONG_POLL};
 pub use endpoints::ListQuery;
 pub use error::Error;
 pub use events::EventStream;
-pub use pages::{AuditPage, Page};
-pub use signatures::{ReceiptVerdict, verify_export_trailer, verify_receipt};
-pub use tokens::{CreatedToken, TokenInfo};
+pub use signatures::{verify_export_trailer, verify_receipt};

@@ -1,11 +1,10 @@
-//! Checking what the gateway signs, offline: receipts (SPEC §7) and audit
-//! export trailers (SPEC §8), against its JWKS (`Client::jwks`, or a copy).
+//! Checking what the gateway signs, offline: receipts and audit export
+//! trailers (docs/audit.md), against its JWKS (`Client::jwks`, or a copy).
 
 use assent_domain::audit_export::ExportTrailer;
 use assent_domain::jose::{self, Jwks, SignatureError};
 use assent_domain::receipt::{self, ReceiptClaims, ReceiptInvalid};
 use aws_lc_rs::signature::{ED25519, UnparsedPublicKey};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
@@ -42,23 +41,4 @@ fn verify_ed25519(public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
     UnparsedPublicKey::new(&ED25519, public_key)
         .verify(message, signature)
         .is_ok()
-}
-
-/// The gateway's answer to `POST /v1/receipts/verify` and `/redeem`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReceiptVerdict {
-    pub valid: bool,
-    #[serde(default)]
-    pub claims: Option<ReceiptClaims>,
-    /// Why not, when not valid.
-    #[serde(default)]
-    pub reason: Option<String>,
-}
-
-/// The body of `POST /v1/receipts/verify` and `/redeem`.
-#[derive(Serialize)]
-pub(crate) struct ReceiptCheck<'a> {
-    pub receipt: &'a str,
-    pub action: &'a str,
-    pub args: &'a Map<String, Value>,
 }

@@ -1,5 +1,5 @@
-//! Policy evaluation against a generated 1,000-rule policy (SPEC §14: in-process
-//! evaluation p99 ≤ 10 µs). Criterion reports mean/median per input; the
+//! Policy evaluation against a generated 1,000-rule policy (target, see
+//! docs/benchmarks.md: in-process evaluation p99 ≤ 10 µs). Criterion reports mean/median per input; the
 //! `percentiles` bench times 100,000 single evaluations and prints p50/p99.
 
 use std::collections::BTreeMap;

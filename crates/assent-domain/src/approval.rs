@@ -112,7 +112,9 @@ pub enum GrantMatch {
 pub struct QuorumStage {
     pub group: String,
     pub min: u32,
+    /// Always sent (possibly empty), so documented as required.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub approved_by: Vec<String>,
 }
 
@@ -133,7 +135,9 @@ pub struct Review {
     pub scope: Scope,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_seconds: Option<u64>,
+    /// Always sent, so documented as required.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub grant_match: GrantMatch,
     /// Present (and true) only when the matching rule allowed a requester to review its own approval.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

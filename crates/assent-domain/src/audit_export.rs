@@ -1,4 +1,4 @@
-//! The audit export (SPEC §8): NDJSON, one event a line, then one trailer
+//! The audit export (docs/audit.md): NDJSON, one event a line, then one trailer
 //! line whose Ed25519 signature covers the chain's head hash. This module
 //! defines the trailer and checks an export line by line in constant memory;
 //! checking the signature itself is left to the caller's crypto backend.

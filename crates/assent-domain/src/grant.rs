@@ -1,6 +1,6 @@
 //! Grants: remembered decisions that answer later identical requests
-//! without a person (SPEC §3). A `session` grant answers the same session;
-//! a `timeboxed` grant answers any session until its TTL passes.
+//! without a person (docs/api.md, "Grants"). A `session` grant answers the
+//! same session; a `timeboxed` grant answers any session until its TTL passes.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};

@@ -102,19 +102,28 @@ impl Terminal {
     }
 }
 
-fn event_for(approval: &Approval, decision: &Decision, outcome: Terminal) -> NewEvent {
+/// The event recording `decision`; `actor` is the principal whose write
+/// decided it (for a quorum, the reviewer who completed it).
+fn event_for(
+    approval: &Approval,
+    decision: &Decision,
+    outcome: Terminal,
+    actor: String,
+) -> NewEvent {
     NewEvent {
         kind: outcome.event_type(),
-        actor: decision.by.first().cloned().unwrap_or_default(),
+        actor,
         approval_id: Some(approval.id),
         data: json!({ "decision": decision }),
     }
 }
 
-/// Records a decision on `approval` and returns the event that records it.
+/// Records a decision on `approval` and returns the event that records it;
+/// `actor` decided it, `by` lists everyone the decision is credited to.
 fn decide(
     approval: &mut Approval,
     outcome: Terminal,
+    actor: &str,
     by: Vec<String>,
     reason: Option<String>,
     scope: Option<crate::Scope>,
@@ -127,20 +136,22 @@ fn decide(
         scope,
         at: now,
     };
-    let event = event_for(approval, &decision, outcome);
+    let event = event_for(approval, &decision, outcome, actor.to_owned());
     approval.status = decision.status;
     approval.decided_at = Some(now);
     approval.decision = Some(decision);
     event
 }
 
-/// The event recording a terminal approval's decision; `None` while pending.
+/// The event recording the decision of an approval decided before it was
+/// stored (by policy or a grant, one decider); `None` while pending.
 pub fn decision_event(approval: &Approval) -> Option<NewEvent> {
     let decision = approval.decision.as_ref()?;
     Some(event_for(
         approval,
         decision,
         Terminal::of(decision.status)?,
+        decision.by.first().cloned().unwrap_or_default(),
     ))
 }
 
@@ -171,7 +182,7 @@ pub fn decide_at_once(
     } else {
         Terminal::Rejected
     };
-    decide(approval, outcome, vec![by], reason, None, now)
+    decide(approval, outcome, &by, vec![by.clone()], reason, None, now)
 }
 
 /// Whether `who` may review at all, and which quorum stage (if any) an
@@ -283,7 +294,15 @@ pub fn review(
     } else {
         (vec![who.name.clone()], Some(review.scope))
     };
-    events.push(decide(approval, outcome, by, review.reason, scope, now));
+    events.push(decide(
+        approval,
+        outcome,
+        &who.name,
+        by,
+        review.reason,
+        scope,
+        now,
+    ));
     Ok((ReviewOutcome::Decided(outcome.status()), events))
 }
 
@@ -303,6 +322,7 @@ pub fn cancel(
         Ok(()) => Ok(decide(
             approval,
             Terminal::Cancelled,
+            &who.name,
             vec![who.name.clone()],
             reason,
             None,
@@ -322,6 +342,7 @@ pub fn expire(approval: &mut Approval, now: OffsetDateTime) -> Option<NewEvent> 
     Some(decide(
         approval,
         Terminal::Expired,
+        EXPIRY_ACTOR,
         vec![EXPIRY_ACTOR.to_owned()],
         None,
         None,
@@ -554,6 +575,23 @@ mod tests {
             [EventType::ApprovalReviewed, EventType::ApprovalApproved]
         );
         assert_eq!(a.decision.unwrap().by, ["alice", "bob", "carol"]);
+    }
+
+    #[test]
+    fn the_decision_event_names_the_reviewer_whose_review_completed_the_quorum() {
+        let mut a = pending_with(quorum(&[("sre", 2)]));
+        let sre = |name: &str| who(name, Role::Approver, &["sre"]);
+        review(&mut a, &sre("alice"), ReviewRequest::approve(), t(1)).unwrap();
+        let (_, events) = review(&mut a, &sre("bob"), ReviewRequest::approve(), t(2)).unwrap();
+        let approved = events
+            .iter()
+            .find(|e| e.kind == EventType::ApprovalApproved)
+            .unwrap();
+        assert_eq!(approved.actor, "bob");
+        assert_eq!(
+            a.decision.as_ref().unwrap().by,
+            vec!["alice".to_string(), "bob".to_string()]
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Receipts (SPEC §7): what an approved approval's signed token claims, and
+//! Receipts (docs/api.md, "Receipts"): what an approved approval's signed token claims, and
 //! the checks a receipt must pass beyond its signature — that it covers
 //! exactly the action and args about to run, and has not expired.
 //!

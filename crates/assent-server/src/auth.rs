@@ -1,95 +1,24 @@
-//! Bearer-token authentication: tokens are random, shown once, stored only
-//! as SHA-256, compared in constant time, and cached in memory until revoked.
+//! Who is calling: the bearer token of a request, checked against the
+//! token cache and the store, or the web console's session cookie (with
+//! its CSRF header for changes); and the first admin token, made on first start.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Mutex, PoisonError};
 
 use assent_domain::{Principal, Role};
 use assent_store::{NewToken, Store, StoreError, TokenRecord};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::app::{AppState, now};
+use crate::clock::now;
+use crate::console_session::{self, SignedIn};
 use crate::error::ApiError;
-use crate::session::{self, SignedIn};
+use crate::state::AppState;
+use crate::token_cache::{generate_token, token_sha256};
 
-/// Every token starts with this, so leaked tokens are easy to scan for.
-pub const TOKEN_PREFIX: &str = "assent_";
 /// The name of the token created on first start.
 pub const BOOTSTRAP_ADMIN: &str = "admin";
-
-/// A fresh token: the prefix and 256 random bits, base64url.
-pub fn generate_token() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)?;
-    Ok(format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)))
-}
-
-pub fn token_sha256(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
-}
-
-/// Most tokens the cache holds before it starts over.
-const CACHE_CAPACITY: usize = 10_000;
-
-/// Principals by token hash, so a request needs no store read to authenticate.
-/// Entries leave when their token is revoked (see [`crate::commits`]); a
-/// generation counter keeps a lookup that raced a revocation from re-adding it.
-#[derive(Default)]
-pub struct TokenCache {
-    inner: Mutex<CacheInner>,
-}
-
-#[derive(Default)]
-struct CacheInner {
-    by_hash: HashMap<[u8; 32], Principal>,
-    generation: u64,
-}
-
-impl TokenCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub fn get(&self, digest: &[u8; 32]) -> Option<Principal> {
-        self.lock().by_hash.get(digest).cloned()
-    }
-
-    pub fn generation(&self) -> u64 {
-        self.lock().generation
-    }
-
-    /// Caches a principal read at `generation`, unless a revocation came since.
-    pub fn insert(&self, digest: [u8; 32], principal: Principal, generation: u64) {
-        let mut inner = self.lock();
-        if inner.generation != generation {
-            return;
-        }
-        if inner.by_hash.len() >= CACHE_CAPACITY {
-            inner.by_hash.clear();
-        }
-        inner.by_hash.insert(digest, principal);
-    }
-
-    /// Drops every cached token of principal `name`.
-    pub fn forget(&self, name: &str) {
-        let mut inner = self.lock();
-        inner.by_hash.retain(|_, p| p.name != name);
-        inner.generation += 1;
-    }
-
-    pub fn clear(&self) {
-        let mut inner = self.lock();
-        inner.by_hash.clear();
-        inner.generation += 1;
-    }
-}
 
 /// The principal making the request.
 pub struct Caller(pub Principal);
@@ -123,8 +52,9 @@ impl FromRequestParts<AppState> for Authenticated {
                 session: None,
             });
         }
-        let secret = session::cookie_secret(&parts.headers).ok_or(ApiError::Unauthorized)?;
-        let (principal, signed_in) = session::authenticate(parts, state, secret).await?;
+        let secret =
+            console_session::cookie_secret(&parts.headers).ok_or(ApiError::Unauthorized)?;
+        let (principal, signed_in) = by_session_cookie(parts, state, secret).await?;
         Ok(Authenticated {
             principal,
             session: Some(signed_in),
@@ -174,6 +104,44 @@ pub async fn principal_by_digest(
     };
     state.tokens.insert(*digest, principal.clone(), generation);
     Ok(principal)
+}
+
+/// Authenticates a request by the console's session cookie: the session
+/// must be live and the token it was made from must still authenticate
+/// (revoking the token ends its sessions). State-changing methods need the
+/// CSRF header; WebSocket upgrades are refused (they take a bearer token).
+async fn by_session_cookie(
+    parts: &Parts,
+    state: &AppState,
+    secret: String,
+) -> Result<(Principal, SignedIn), ApiError> {
+    if parts.headers.contains_key(header::UPGRADE) {
+        return Err(ApiError::Unauthorized);
+    }
+    let record = state
+        .store
+        .session_by_hash(&console_session::secret_sha256(&secret), now())
+        .await?
+        .ok_or(ApiError::SessionEnded)?;
+    let mut digest = [0u8; 32];
+    hex::decode_to_slice(&record.token_sha256, &mut digest).map_err(|_| {
+        tracing::error!("a stored session names a malformed token hash");
+        ApiError::Internal
+    })?;
+    let principal = match principal_by_digest(state, &digest).await {
+        Ok(principal) => principal,
+        Err(ApiError::Unauthorized) => return Err(ApiError::SessionEnded),
+        Err(e) => return Err(e),
+    };
+    let signed_in = SignedIn::new(record, secret);
+    if console_session::changes_state(&parts.method) && !signed_in.csrf_matches(&parts.headers) {
+        return Err(ApiError::Forbidden(
+            "X-CSRF-Token: missing or wrong; requests made with the console's session \
+             cookie must send the csrf_token that POST or GET /v1/session returned"
+                .into(),
+        ));
+    }
+    Ok((principal, signed_in))
 }
 
 impl Caller {
@@ -249,47 +217,4 @@ fn write_secret(path: &Path, secret: &str) -> std::io::Result<()> {
     file.write_all(secret.as_bytes())?;
     file.write_all(b"\n")?;
     file.sync_all()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn principal(name: &str) -> Principal {
-        Principal {
-            name: name.into(),
-            role: Role::Agent,
-            groups: vec![],
-        }
-    }
-
-    #[test]
-    fn revoking_forgets_the_principal_and_stale_lookups_are_not_cached() {
-        let cache = TokenCache::default();
-        let (a, b) = (token_sha256("a"), token_sha256("b"));
-        let generation = cache.generation();
-        cache.insert(a, principal("alice"), generation);
-        cache.insert(b, principal("bob"), generation);
-        cache.forget("alice");
-        assert_eq!(cache.get(&a), None);
-        assert_eq!(cache.get(&b).map(|p| p.name), Some("bob".to_string()));
-        // A lookup that started before the revocation must not re-add it.
-        cache.insert(a, principal("alice"), generation);
-        assert_eq!(cache.get(&a), None);
-    }
-
-    #[test]
-    fn tokens_are_prefixed_and_carry_256_random_bits() {
-        let a = generate_token().unwrap();
-        let b = generate_token().unwrap();
-        assert!(a.starts_with(TOKEN_PREFIX));
-        assert_eq!(
-            URL_SAFE_NO_PAD
-                .decode(&a[TOKEN_PREFIX.len()..])
-                .unwrap()
-                .len(),
-            32
-        );
-        assert_ne!(a, b);
-    }
 }

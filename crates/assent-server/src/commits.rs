@@ -1,6 +1,6 @@
 //! Follows the store's commit notices and fans them out: created and decided
-//! approvals are counted in the metrics, decided ones (with their receipts)
-//! wake their long-poll waiters, revoked tokens leave the token cache. When
+//! approvals are counted in the metrics, decided ones wake their long-poll
+//! waiters, revoked tokens leave the token cache. When
 //! notices were missed (the stream lagged), waiters and tokens catch up from
 //! the store.
 
@@ -10,26 +10,16 @@ use assent_domain::EventType;
 use assent_store::Store;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::auth::TokenCache;
-use crate::receipts::Receipts;
+use crate::token_cache::TokenCache;
 use crate::waiters::Waiters;
 
-pub async fn follow(
-    store: Arc<dyn Store>,
-    waiters: Arc<Waiters>,
-    tokens: Arc<TokenCache>,
-    receipts: Arc<Receipts>,
-) {
+pub async fn follow(store: Arc<dyn Store>, waiters: Arc<Waiters>, tokens: Arc<TokenCache>) {
     let mut notices = store.subscribe();
     loop {
         match notices.recv().await {
             Ok(committed) => {
                 crate::metrics::committed(&committed);
-                for approval in &committed.decided {
-                    let mut approval = approval.clone();
-                    receipts.attach(&mut approval);
-                    waiters.decided(&approval);
-                }
+                committed.decided.iter().for_each(|a| waiters.decided(a));
                 for event in committed
                     .events
                     .iter()

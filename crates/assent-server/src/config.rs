@@ -12,7 +12,6 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::magic::RelativePathBuf;
 use serde::{Deserialize, Serialize};
 
-use crate::serve::ServeOptions;
 use crate::webhooks::{self, DeliverySettings, Webhook, WebhookConfig};
 
 /// Environment variables read as configuration keys (`ASSENT_<KEY>`).
@@ -105,6 +104,17 @@ pub struct Config {
     /// How long a console sign-in lasts.
     #[serde(with = "humantime_serde")]
     pub session_ttl: Duration,
+}
+
+/// What `assent serve` passes in from its flags; each overrides the config file and env.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    pub config: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub policy: Option<PathBuf>,
+    pub log_format: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,10 +1,10 @@
 //! The HTTP layer's one error type, answered as RFC 9457 problem+json.
 
+pub use assent_api::Problem;
 use assent_domain::{InvalidField, LifecycleError};
 use assent_store::StoreError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -36,17 +36,6 @@ pub enum ApiError {
     /// A bug on our side; details are logged, never sent.
     #[error("internal error")]
     Internal,
-}
-
-/// RFC 9457 problem details.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Problem {
-    /// `urn:assent:problem:<kind>`; stable for programs to branch on.
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
 }
 
 impl ApiError {

@@ -1,26 +1,34 @@
-//! Assent's HTTP gateway: routes, auth, long-poll waiters and the expiry sweep.
+//! Assent's gateway: the HTTP API and WebSocket, authentication, the
+//! running policy, long-poll waiters, event streams, the expiry sweep,
+//! receipts and webhook delivery, over a [`assent_store::Store`].
+//!
+//! The crate's surface is small: [`Server`] to run a gateway (and [`run`]
+//! for `assent serve`), its [`Config`], the OpenAPI document, and the
+//! webhook configuration types that tests and tools share.
 
-pub mod app;
-pub mod auth;
-pub mod commits;
-pub mod config;
-pub mod error;
-pub mod feed;
-pub mod json;
-pub mod metrics;
-pub mod operations;
-pub mod policy;
-pub mod receipted_store;
-pub mod receipts;
-pub mod routes;
-pub mod serve;
-pub mod session;
-pub mod signing;
-pub mod stats;
-pub mod sweeper;
-pub mod waiters;
+mod auth;
+mod body;
+mod clock;
+mod commits;
+mod config;
+mod console_session;
+mod error;
+mod event_stream;
+mod metrics;
+mod operations;
+mod params;
+mod receipt_issuer;
+mod routes;
+mod running_policy;
+mod serve;
+mod signer;
+mod state;
+mod sweeper;
+mod token_cache;
+mod waiters;
 pub mod webhooks;
-pub mod ws;
+mod ws;
 
-pub use config::Config;
-pub use serve::{ServeError, ServeOptions, Server, run};
+pub use config::{Config, LogFormat, ServeOptions};
+pub use routes::openapi;
+pub use serve::{ServeError, Server, run};

@@ -1,4 +1,4 @@
-//! Prometheus metrics (SPEC §13), recorded through the `metrics` facade.
+//! Prometheus metrics (the series are listed in docs/api.md), recorded through the `metrics` facade.
 //!
 //! The recorder is process-wide and installed once, by the first
 //! [`crate::Server`] to start: every gateway in the process (tests start

@@ -1,6 +1,9 @@
 //! What callers can do with approvals, independent of the transport: the
 //! HTTP routes and the WebSocket methods both call these, so authorization,
 //! validation and the long-poll behave the same on both.
+//!
+//! Every approval leaves through here, and [`outgoing`] gives it its receipt
+//! on the way out: the one place receipts are attached.
 
 use std::time::Duration;
 
@@ -11,23 +14,35 @@ use assent_domain::{Approval, CreateApproval, ReviewRequest, Role, Status};
 use assent_store::{ApprovalFilter, ApprovalPage, CreateOutcome, IdempotencyKey, StoreError};
 use uuid::Uuid;
 
-use crate::app::{AppState, now};
 use crate::auth::Caller;
+use crate::clock::now;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 
+/// Page size of a listing that names none.
 pub const DEFAULT_PAGE: u32 = 50;
+/// Largest page of a listing; larger limits are clamped.
 pub const MAX_PAGE: u32 = 500;
+/// Longest `wait` a long-poll may ask for; longer waits are clamped.
+pub const MAX_WAIT: Duration = Duration::from_secs(300);
 
-pub fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::BadRequest(format!("id: {raw:?} is not a UUID")))
+/// An approval as it leaves the gateway: with its receipt when approved.
+fn outgoing(state: &AppState, mut approval: Approval) -> Approval {
+    state.receipts.attach(&mut approval);
+    approval
 }
 
 /// Reads an approval the caller may see; others' approvals are 404 to agents.
-pub async fn get(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<Approval> {
+async fn visible(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<Approval> {
     match state.store.get_approval(id).await? {
         Some(a) if a.visible_to(&caller.0) => Ok(a),
         _ => Err(ApiError::NotFound("approval")),
     }
+}
+
+/// Reads an approval the caller may see.
+pub async fn get(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<Approval> {
+    Ok(outgoing(state, visible(state, caller, id).await?))
 }
 
 /// Validates the request, lets the policy decide what it can, and stores it.
@@ -59,15 +74,19 @@ pub async fn create(
             at,
         );
     }
-    let outcome = state.store.create_approval(approval, idempotency).await?;
-    if let CreateOutcome::Created(a) = &outcome
-        && a.status == Status::Pending
-    {
-        state
-            .sweep
-            .deadline_added(a.escalate_at.unwrap_or(a.expires_at));
-    }
-    Ok(outcome)
+    Ok(
+        match state.store.create_approval(approval, idempotency).await? {
+            CreateOutcome::Created(a) => {
+                if a.status == Status::Pending {
+                    state
+                        .sweep
+                        .deadline_added(a.escalate_at.unwrap_or(a.expires_at));
+                }
+                CreateOutcome::Created(outgoing(state, a))
+            }
+            CreateOutcome::Replayed(a) => CreateOutcome::Replayed(outgoing(state, a)),
+        },
+    )
 }
 
 /// Reads an approval, holding on for at most `wait` until it is decided;
@@ -83,42 +102,19 @@ pub async fn wait(
         return get(state, caller, id).await;
     }
     let mut registration = state.waiters.register(id);
-    let approval = get(state, caller, id).await?;
+    let approval = visible(state, caller, id).await?;
     if approval.status.is_terminal() {
-        return Ok(approval);
+        return Ok(outgoing(state, approval));
     }
     tokio::select! {
         decided = registration.decided() => match decided {
-            Some(decided) => Ok(decided.as_ref().clone()),
+            Some(decided) => Ok(outgoing(state, decided.as_ref().clone())),
             None => get(state, caller, id).await,
         },
         () = tokio::time::sleep(wait) => get(state, caller, id).await,
         // Shutting down: answer with what we have; the client asks again elsewhere.
-        () = state.shutdown.cancelled() => Ok(approval),
+        () = state.shutdown.cancelled() => Ok(outgoing(state, approval)),
     }
-}
-
-/// `status`: one status or `all`.
-pub fn parse_status(raw: &str) -> ApiResult<Option<Status>> {
-    match raw {
-        "all" => Ok(None),
-        s => Status::parse(s).map(Some).ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "status: {s:?} is not one of pending, approved, rejected, expired, cancelled, all"
-            ))
-        }),
-    }
-}
-
-/// `label`: `key:value`.
-pub fn parse_label(raw: &str) -> ApiResult<(String, String)> {
-    raw.split_once(':')
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .ok_or_else(|| ApiError::BadRequest(format!("label: {raw:?} is not key:value")))
-}
-
-pub fn parse_cursor(raw: &str) -> ApiResult<Uuid> {
-    parse_id(raw).map_err(|_| ApiError::BadRequest("cursor: not a cursor from this API".into()))
 }
 
 /// Newest first; agents see only their own approvals.
@@ -140,7 +136,11 @@ pub async fn list(
         }
         filter.requester = Some(caller.0.name.clone());
     }
-    Ok(state.store.list_approvals(&filter).await?)
+    let page = state.store.list_approvals(&filter).await?;
+    Ok(ApprovalPage {
+        items: page.items.into_iter().map(|a| outgoing(state, a)).collect(),
+        next: page.next,
+    })
 }
 
 /// Approves or rejects as the caller, who must be an approver or admin.
@@ -154,7 +154,7 @@ pub async fn review(
     review.validate().map_err(|e| ApiError::invalid(&e))?;
     match state.store.review(id, reviewer, review, now()).await {
         Err(StoreError::NotFound) => Err(ApiError::NotFound("approval")),
-        other => Ok(other?),
+        other => Ok(outgoing(state, other?)),
     }
 }
 
@@ -173,9 +173,10 @@ pub async fn cancel(
             "reason: must be at most {MAX_REASON_CHARS} characters"
         )));
     }
-    get(state, caller, id).await?;
-    Ok(state
+    visible(state, caller, id).await?;
+    let cancelled = state
         .store
         .cancel(id, caller.0.clone(), reason, now())
-        .await?)
+        .await?;
+    Ok(outgoing(state, cancelled))
 }

@@ -1,7 +1,6 @@
 //! Starting and stopping the gateway.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use assent_store::SqlStore;
@@ -10,28 +9,18 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{AppState, router};
-use crate::auth::{TokenCache, bootstrap_admin};
-use crate::config::{Config, LogFormat};
-use crate::policy::RunningPolicy;
-use crate::receipted_store::ReceiptedStore;
-use crate::receipts::Receipts;
-use crate::signing::Signer;
+use crate::auth::bootstrap_admin;
+use crate::config::{Config, LogFormat, ServeOptions};
+use crate::receipt_issuer::Receipts;
+use crate::routes::router;
+use crate::running_policy::{self, RunningPolicy};
+use crate::signer::Signer;
+use crate::state::AppState;
 use crate::sweeper::Schedule;
+use crate::token_cache::TokenCache;
 use crate::waiters::Waiters;
 use crate::webhooks::{Sender, Webhook};
 use crate::{commits, sweeper};
-
-/// What `assent serve` passes in from its flags; each overrides the config file and env.
-#[derive(Debug, Clone, Default)]
-pub struct ServeOptions {
-    pub config: Option<PathBuf>,
-    pub listen: Option<String>,
-    pub database_url: Option<String>,
-    pub data_dir: Option<PathBuf>,
-    pub policy: Option<PathBuf>,
-    pub log_format: Option<String>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -124,7 +113,6 @@ impl Server {
             &config.receipt_issuer,
             config.receipt_ttl,
         ));
-        let store: Arc<dyn Store> = Arc::new(ReceiptedStore::new(store, receipts.clone()));
         if let Some(path) = bootstrap_admin(store.as_ref(), &config.data_dir)
             .await
             .map_err(ServeError::Io)?
@@ -164,7 +152,6 @@ impl Server {
                 store.clone(),
                 state.waiters.clone(),
                 state.tokens.clone(),
-                state.receipts.clone(),
             )),
             tokio::spawn(sweeper::run(
                 store.clone(),
@@ -246,7 +233,8 @@ async fn reload_on_sighup(state: AppState) {
             return;
         };
         while hangups.recv().await.is_some() {
-            match crate::routes::policy::reload(&state, "system:sighup").await {
+            match running_policy::reload(&state.policy, state.store.as_ref(), "system:sighup").await
+            {
                 Ok(policy) => tracing::info!(
                     source = policy.source(),
                     rules = policy.rules().len(),

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::now;
+use crate::clock::now;
 
 /// Longest sleep between sweeps, so deadlines set elsewhere are noticed.
 const MAX_SLEEP: Duration = Duration::from_secs(1);

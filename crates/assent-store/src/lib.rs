@@ -7,8 +7,6 @@
 
 mod error;
 mod model;
-mod session;
-mod signing;
 mod sql;
 pub mod webhooks;
 
@@ -22,16 +20,10 @@ use uuid::Uuid;
 
 pub use error::StoreError;
 pub use model::{
-    ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, StatsSample,
-    TokenRecord,
+    ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, Redemption,
+    Session, SigningKey, StatsSample, TokenRecord,
 };
-pub use session::Session;
-pub use signing::{Redemption, SigningKey};
 pub use sql::{SqlStore, StoreOptions};
-
-/// How many committed notices a slow subscriber may fall behind before it
-/// sees `Lagged` and must re-read the store.
-pub const CHANGE_CHANNEL_CAPACITY: usize = 16_384;
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {

@@ -86,3 +86,38 @@ pub struct StatsSample {
     /// More approvals were created in the window than were read.
     pub truncated: bool,
 }
+
+/// An Ed25519 key pair as stored. The store treats the key material as
+/// opaque text; the server encodes and decodes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKey {
+    pub kid: String,
+    /// PKCS#8 DER, base64url.
+    pub private_key: String,
+    /// The raw 32-byte public key, base64url.
+    pub public_key: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// One receipt spent by `POST /v1/receipts/redeem`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redemption {
+    pub jti: String,
+    pub approval_id: Uuid,
+    pub redeemed_by: String,
+    pub redeemed_at: OffsetDateTime,
+}
+
+/// A signed-in console session. The secret the browser holds in its cookie
+/// is never stored: only its SHA-256 (`id_sha256`, lower-case hex).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id_sha256: String,
+    /// The SHA-256 of the token the session was made from; the session
+    /// authenticates only while that token does.
+    pub token_sha256: String,
+    /// The token's principal name when the session began (for logs and clean-up).
+    pub principal: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}

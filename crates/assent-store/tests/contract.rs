@@ -1,5 +1,6 @@
 //! Store contract tests: what every backend must do, run against real
-//! databases — each test on SQLite and, in the PostgreSQL suite, on PostgreSQL.
+//! databases — each test on SQLite and, in the PostgreSQL suite, on
+//! PostgreSQL (`#[backends]`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use assent_store::{
     ApprovalFilter, CreateOutcome, IdempotencyKey, Redemption, SigningKey, Store, StoreError,
 };
 use assent_store::{SqlStore, StoreOptions};
-use assent_testdb::{Backend, TestDb};
+use assent_testdb::{Backend, TestDb, backends};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -69,6 +70,7 @@ async fn all_events(store: &dyn Store) -> Vec<assent_domain::Event> {
     store.events_after(0, 100_000).await.unwrap()
 }
 
+#[backends]
 async fn create_get_and_list_with_filters_and_paging(backend: Backend) {
     let db = TestDb::create(backend, None).await;
     let store = SqlStore::open(db.url(), StoreOptions::default())
@@ -138,6 +140,7 @@ async fn create_get_and_list_with_filters_and_paging(backend: Backend) {
     assert_eq!(store.list_approvals(&both).await.unwrap().items.len(), 1);
 }
 
+#[backends]
 async fn idempotency_key_replays_same_body_and_refuses_another(backend: Backend) {
     let db = TestDb::create(backend, None).await;
     let store = SqlStore::open(db.url(), StoreOptions::default())
@@ -182,6 +185,7 @@ async fn idempotency_key_replays_same_body_and_refuses_another(backend: Backend)
     );
 }
 
+#[backends]
 async fn fifty_concurrent_reviews_make_exactly_one_decision(backend: Backend) {
     let db = TestDb::create(backend, None).await;
     let store: Arc<dyn Store> = Arc::new(
@@ -223,6 +227,7 @@ async fn fifty_concurrent_reviews_make_exactly_one_decision(backend: Backend) {
     verify_chain(ChainHead::default(), &events).unwrap();
 }
 
+#[backends]
 async fn a_commit_publishes_its_events_and_decisions(backend: Backend) {
     let db = TestDb::create(backend, None).await;
     let store = SqlStore::open(db.url(), StoreOptions::default())
@@ -246,6 +251,7 @@ async fn a_commit_publishes_its_events_and_decisions(backend: Backend) {
     );
 }
 
+#[backends]
 async fn overdue_approvals_expire_and_refuse_reviews_with_expired(backend: Backend) {
     let db = TestDb::create(backend, None).await;
     let store = SqlStore::open(db.url(), StoreOptions::default())
@@ -294,6 +300,7 @@ async fn overdue_approvals_expire_and_refuse_reviews_with_expired(backend: Backe
     );
 }
 
+#[backends]
 async fn reopening_continues_the_chain(backend: Backend) {
     let db = TestDb::create(backend, None).await;
     {
@@ -312,6 +319,7 @@ async fn reopening_continues_the_chain(backend: Backend) {
     verify_chain(ChainHead::default(), &events).unwrap();
 }
 
+#[backends]
 async fn token_names_are_unique_and_revocation_removes_the_token(backend: Backend) {
     let db = TestDb::create(backend, None).await;
     let store = SqlStore::open(db.url(), StoreOptions::default())
@@ -344,6 +352,7 @@ async fn token_names_are_unique_and_revocation_removes_the_token(backend: Backen
     );
 }
 
+#[backends]
 async fn an_approval_decided_before_it_is_stored_records_its_decision(backend: Backend) {
     let db = TestDb::create(backend, None).await;
     let store = SqlStore::open(db.url(), StoreOptions::default())
@@ -380,6 +389,7 @@ async fn an_approval_decided_before_it_is_stored_records_its_decision(backend: B
     );
 }
 
+#[backends]
 async fn grants_are_matched_without_side_effects_and_events_can_be_recorded_alone(
     backend: Backend,
 ) {
@@ -441,6 +451,7 @@ fn candidate(kid: &str) -> SigningKey {
     }
 }
 
+#[backends]
 async fn racing_first_starts_all_get_the_same_key_and_it_stays(backend: Backend) {
     // Two stores on one database stand in for two gateways.
     let db = TestDb::create(backend, None).await;
@@ -468,6 +479,7 @@ async fn racing_first_starts_all_get_the_same_key_and_it_stays(backend: Backend)
     );
 }
 
+#[backends]
 async fn a_receipt_is_spent_once_whichever_instance_redeems_it(backend: Backend) {
     // Two stores on one database stand in for two gateways.
     let db = TestDb::create(backend, None).await;
@@ -500,6 +512,7 @@ async fn a_receipt_is_spent_once_whichever_instance_redeems_it(backend: Backend)
     );
 }
 
+#[backends]
 async fn sessions_are_found_by_hash_until_they_expire_or_end(backend: Backend) {
     let db = TestDb::create(backend, None).await;
     let store = SqlStore::open(db.url(), StoreOptions::default())
@@ -560,6 +573,7 @@ async fn sessions_are_found_by_hash_until_they_expire_or_end(backend: Backend) {
     );
 }
 
+#[backends]
 async fn an_approvals_events_are_its_timeline(backend: Backend) {
     let db = TestDb::create(backend, None).await;
     let store = SqlStore::open(db.url(), StoreOptions::default())
@@ -593,39 +607,6 @@ async fn an_approvals_events_are_its_timeline(backend: Backend) {
 }
 
 /// Runs each contract test once per backend.
-macro_rules! on_every_backend {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $test() {
-                super::$test(super::Backend::Sqlite).await
-            })*
-        }
-        #[cfg(postgres_suite)]
-        mod postgres {
-            $(#[tokio::test]
-            async fn $test() {
-                super::$test(super::Backend::Postgres).await
-            })*
-        }
-    };
-}
-
-on_every_backend!(
-    racing_first_starts_all_get_the_same_key_and_it_stays,
-    a_receipt_is_spent_once_whichever_instance_redeems_it,
-    create_get_and_list_with_filters_and_paging,
-    idempotency_key_replays_same_body_and_refuses_another,
-    fifty_concurrent_reviews_make_exactly_one_decision,
-    a_commit_publishes_its_events_and_decisions,
-    overdue_approvals_expire_and_refuse_reviews_with_expired,
-    reopening_continues_the_chain,
-    token_names_are_unique_and_revocation_removes_the_token,
-    an_approval_decided_before_it_is_stored_records_its_decision,
-    grants_are_matched_without_side_effects_and_events_can_be_recorded_alone,
-    sessions_are_found_by_hash_until_they_expire_or_end,
-    an_approvals_events_are_its_timeline,
-);
 
 #[cfg(not(postgres_suite))]
 #[test]

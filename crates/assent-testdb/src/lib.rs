@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::path::Path;
 
+pub use assent_testdb_macros::backends;
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
 /// The variable naming the PostgreSQL server the PostgreSQL suites use.

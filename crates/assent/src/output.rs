@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use assent_client::{CheckResult, CreatedToken, Page, TokenInfo};
+use assent_client::{ApprovalList, CheckResult, CreatedToken, TokenInfo};
 use assent_domain::{Approval, Event, Grant, QuorumStage, Review};
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
@@ -44,7 +44,7 @@ impl Output {
         Ok(())
     }
 
-    pub fn page(self, page: &Page) -> io::Result<()> {
+    pub fn page(self, page: &ApprovalList) -> io::Result<()> {
         if self.json {
             return print_json(page);
         }
@@ -78,8 +78,8 @@ impl Output {
         stdout(&token.token)?;
         status(&format!(
             "created token {:?} (role {}); it is shown only this once",
-            token.name,
-            token.role.as_str()
+            token.info.name,
+            token.info.role.as_str()
         ));
         Ok(())
     }
@@ -95,7 +95,7 @@ impl Output {
                 t.role.as_str().to_owned(),
                 t.groups.join(","),
                 timestamp(t.created_at),
-                t.created_by.clone().unwrap_or_default(),
+                t.created_by.clone(),
             ]);
         }
         stdout(&render(&table))

@@ -1,6 +1,5 @@
 //! The policy engine: a TOML file of rules, compiled once at load, that
-//! answers allow, deny or ask for a request (SPEC §3; reference in
-//! `docs/policy.md`).
+//! answers allow, deny or ask for a request (reference: `docs/policy.md`).
 //!
 //! Among all matching rules `deny` beats `ask` beats `allow`, and among
 //! equals the first in the file decides. Evaluation is pure and never

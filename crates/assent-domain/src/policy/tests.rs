@@ -77,7 +77,7 @@ fn effect(p: &Policy, r: &Req) -> Effect {
     p.evaluate(&r.input()).effect
 }
 
-const SPEC_EXAMPLE: &str = r#"
+const REFERENCE_EXAMPLE: &str = r#"
 default = "ask"            # effect when no rule matches: allow | deny | ask
 
 [[rule]]
@@ -108,7 +108,7 @@ examples.no_match = [{ action = "deploy", args = { env = "staging" } }]
 
 #[test]
 fn the_spec_example_loads_and_decides() {
-    let p = policy(SPEC_EXAMPLE);
+    let p = policy(REFERENCE_EXAMPLE);
     assert_eq!(p.default_effect(), Effect::Ask);
     assert_eq!(
         decide(&p, &req("fs.read_file", json!({"path": "/etc/hosts"}))),
@@ -691,7 +691,7 @@ examples.match = [{ action = "c" }]
 
 #[test]
 fn rules_are_listed_with_their_matchers() {
-    let p = policy(SPEC_EXAMPLE);
+    let p = policy(REFERENCE_EXAMPLE);
     let rules = p.rules();
     assert_eq!(
         rules.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),

@@ -1,6 +1,7 @@
 //! `/v1/approvals`: create, read (with long-poll), list, review, cancel.
 //! The handlers only translate HTTP; the work is in [`crate::operations`].
 
+use assent_api::{ApprovalList, CancelRequest};
 use assent_domain::canonical::{canonical_json, sha256_hex};
 use assent_domain::{Approval, CreateApproval, ReviewRequest, Status};
 use assent_store::{ApprovalFilter, CreateOutcome, IdempotencyKey};
@@ -8,17 +9,15 @@ use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::query::QueryParams;
-use crate::app::{AppState, MAX_WAIT};
 use crate::auth::Caller;
+use crate::body::{ApiJson, OptionalJson};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::json::{ApiJson, OptionalJson};
-pub use crate::operations::parse_id;
-use crate::operations::{self, DEFAULT_PAGE, MAX_PAGE, parse_cursor, parse_label, parse_status};
+use crate::operations::{self, DEFAULT_PAGE, MAX_PAGE, MAX_WAIT};
+use crate::params::{QueryParams, parse_cursor, parse_id, parse_label, parse_status};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -101,14 +100,6 @@ async fn get_approval(
     ))
 }
 
-/// A page of approvals.
-#[derive(Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ApprovalList {
-    pub items: Vec<Approval>,
-    /// Pass as `cursor` for the next page; null on the last.
-    pub next_cursor: Option<String>,
-}
-
 /// List approvals, newest first. Agents see only their own.
 #[utoipa::path(get, path = "/v1/approvals", tag = "approvals",
     params(
@@ -172,14 +163,6 @@ async fn review_approval(
 ) -> ApiResult<Json<Approval>> {
     let id = parse_id(&id)?;
     Ok(Json(operations::review(&state, &caller, id, review).await?))
-}
-
-/// Body of a cancel request.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CancelRequest {
-    #[serde(default)]
-    pub reason: Option<String>,
 }
 
 /// Cancel a pending approval (its requester or an admin); 409 when already over.

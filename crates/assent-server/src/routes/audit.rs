@@ -3,25 +3,25 @@
 
 use std::sync::Arc;
 
+use assent_api::AuditPage;
+use assent_domain::Role;
 use assent_domain::audit_export::{ExportTrailer, TrailerLine};
 use assent_domain::event::GENESIS_HASH;
 use assent_domain::jose;
-use assent_domain::{Event, Role};
 use assent_store::Store;
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::query::QueryParams;
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::signing::Signer;
+use crate::params::QueryParams;
+use crate::signer::Signer;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -34,13 +34,6 @@ const EXPORT_PAGE: u32 = 1_000;
 
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 10_000;
-
-#[derive(Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AuditPage {
-    pub items: Vec<Event>,
-    /// Pass as `after` for the next page; null when this page reached the end.
-    pub next_after: Option<i64>,
-}
 
 /// Events after `after`, each with `prev_hash` and `hash`.
 #[utoipa::path(get, path = "/v1/audit", tag = "audit",

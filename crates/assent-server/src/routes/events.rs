@@ -1,5 +1,5 @@
 //! `GET /v1/events`: the event log as Server-Sent Events, history then live;
-//! the feed itself is [`crate::feed`], shared with WebSocket subscriptions.
+//! the feed itself is [`crate::event_stream`], shared with WebSocket subscriptions.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -14,11 +14,11 @@ use tokio_stream::wrappers::ReceiverStream;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::query::QueryParams;
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiResult, Problem};
-use crate::feed::{self, Subscription};
+use crate::event_stream::{self, Subscription};
+use crate::params::{QueryParams, check_seq, parse_event_type};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(events))
@@ -46,7 +46,7 @@ async fn events(
     let q = QueryParams::parse(raw.as_deref(), &["after", "types"])?;
     let seq = |field: &str, v: &str| {
         let parsed = v.trim().parse::<i64>().unwrap_or(-1);
-        feed::check_seq(field, parsed)
+        check_seq(field, parsed)
     };
     let last_event_id = headers
         .get("last-event-id")
@@ -58,9 +58,9 @@ async fn events(
     };
     let types = q
         .one("types")?
-        .map(|list| list.split(',').map(feed::parse_type).collect())
+        .map(|list| list.split(',').map(parse_event_type).collect())
         .transpose()?;
-    let rx = feed::start(
+    let rx = event_stream::start(
         state,
         Subscription {
             after,

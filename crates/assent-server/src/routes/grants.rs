@@ -1,28 +1,24 @@
 //! `/v1/grants`: list and revoke remembered decisions. Approvers see and
 //! revoke the grants they created; admins all of them.
 
-use assent_domain::{Grant, Role};
+use assent_api::GrantList;
+use assent_domain::Role;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::approvals::parse_id;
-use crate::app::{AppState, now};
 use crate::auth::Caller;
+use crate::clock::now;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::params::parse_id;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_grants))
         .routes(routes!(revoke_grant))
-}
-
-#[derive(Serialize, Deserialize, utoipa::ToSchema)]
-pub struct GrantList {
-    pub items: Vec<Grant>,
 }
 
 /// Live grants, newest first (approvers: the ones they created).

@@ -1,22 +1,20 @@
 //! `/v1/policy` (show, reload) and `/v1/check` (what the policy would answer).
 
-use std::sync::Arc;
-
+use assent_api::{CheckResult, PolicyView};
 use assent_domain::grant::args_sha256;
-use assent_domain::policy::{Effect, Input, Policy, RuleSummary};
-use assent_domain::{CreateApproval, EventType, GrantEffect, NewEvent, Role};
+use assent_domain::policy::{Effect, Input, Policy};
+use assent_domain::{CreateApproval, GrantEffect, Role};
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
-use crate::app::{AppState, now};
 use crate::auth::Caller;
+use crate::body::ApiJson;
+use crate::clock::now;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::json::ApiJson;
+use crate::running_policy;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -25,27 +23,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(check))
 }
 
-/// The loaded policy as `GET /v1/policy` shows it.
-#[derive(Serialize, Deserialize, utoipa::ToSchema)]
-pub struct PolicyView {
-    /// The file it was loaded from; empty when none is configured.
-    pub source: String,
-    pub default: Effect,
-    #[schema(value_type = Vec<Object>)]
-    pub rules: Vec<serde_json::Value>,
-}
-
-impl PolicyView {
-    fn of(policy: &Policy) -> PolicyView {
-        let rules: Vec<RuleSummary> = policy.rules();
-        PolicyView {
-            source: policy.source().to_owned(),
-            default: policy.default_effect(),
-            rules: rules
-                .iter()
-                .filter_map(|r| serde_json::to_value(r).ok())
-                .collect(),
-        }
+/// The policy as `GET /v1/policy` shows it.
+fn policy_view(policy: &Policy) -> PolicyView {
+    PolicyView {
+        source: policy.source().to_owned(),
+        default: policy.default_effect(),
+        rules: policy
+            .rules()
+            .iter()
+            .filter_map(|r| serde_json::to_value(r).ok())
+            .collect(),
     }
 }
 
@@ -54,21 +41,7 @@ impl PolicyView {
     responses((status = 200, body = PolicyView), (status = 403, body = Problem)))]
 async fn show_policy(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<PolicyView>> {
     caller.require(Role::Approver)?;
-    Ok(Json(PolicyView::of(&state.policy.current())))
-}
-
-/// Re-reads the policy file and records `policy.reloaded`; a file that does
-/// not load leaves the running policy in place. Shared by the API and SIGHUP.
-pub async fn reload(state: &AppState, actor: &str) -> Result<Arc<Policy>, ApiError> {
-    let policy = state.policy.reload().map_err(ApiError::BadRequest)?;
-    let event = NewEvent {
-        kind: EventType::PolicyReloaded,
-        actor: actor.to_owned(),
-        approval_id: None,
-        data: json!({ "source": policy.source(), "rules": policy.rules().len() }),
-    };
-    state.store.record_event(event, now()).await?;
-    Ok(policy)
+    Ok(Json(policy_view(&state.policy.current())))
 }
 
 /// Reload the policy file (admin). 400 with the file, rule and field when it
@@ -80,19 +53,8 @@ async fn reload_policy(
     caller: Caller,
 ) -> ApiResult<Json<PolicyView>> {
     let admin = caller.require(Role::Admin)?;
-    let policy = reload(&state, &admin.name).await?;
-    Ok(Json(PolicyView::of(&policy)))
-}
-
-/// What a request would get, and why.
-#[derive(Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CheckResult {
-    pub effect: Effect,
-    /// The deciding rule; null when the policy's default applied.
-    pub rule: Option<String>,
-    pub reason: Option<String>,
-    /// The grant that would answer instead of a person, if any.
-    pub grant: Option<Uuid>,
+    let policy = running_policy::reload(&state.policy, state.store.as_ref(), &admin.name).await?;
+    Ok(Json(policy_view(&policy)))
 }
 
 /// Evaluate a request without recording anything.

@@ -1,46 +1,25 @@
 //! `/v1/receipts`: check that a receipt covers exactly an action and its
 //! args (`verify`), or check it and spend it, once (`redeem`).
 
+use assent_api::{ReceiptCheck, ReceiptVerdict};
 use assent_domain::receipt::ReceiptClaims;
 use assent_store::Redemption;
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::{AppState, now};
 use crate::auth::Caller;
+use crate::body::ApiJson;
+use crate::clock::now;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::json::ApiJson;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(verify))
         .routes(routes!(redeem))
-}
-
-/// A receipt and the action and args it is meant to allow.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReceiptCheck {
-    pub receipt: String,
-    pub action: String,
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub args: Map<String, Value>,
-}
-
-/// `{valid: true, claims}` or `{valid: false, reason}`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ReceiptVerdict {
-    pub valid: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub claims: Option<ReceiptClaims>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
 }
 
 fn check(state: &AppState, body: &ReceiptCheck) -> Result<ReceiptClaims, String> {

@@ -1,46 +1,24 @@
 //! `/v1/session`: the web console signs in with a token and then holds a
-//! session cookie ([`crate::session`]); this is where the cookie is made,
+//! session cookie ([`crate::console_session`]); this is where the cookie is made,
 //! read back (who am I, and the CSRF token for a reloaded page) and ended.
 
-use assent_domain::Principal;
+use assent_api::{SessionInfo, SignIn};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
-use crate::auth::{Authenticated, principal_by_digest, token_sha256};
+use crate::auth::{Authenticated, principal_by_digest};
+use crate::body::ApiJson;
+use crate::console_session as session;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::json::ApiJson;
-use crate::session;
+use crate::state::AppState;
+use crate::token_cache::token_sha256;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(sign_in, current_session, sign_out))
-}
-
-/// Body of a sign-in.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SignIn {
-    /// An API token (`assent_…`); it is checked, never stored again.
-    pub token: String,
-}
-
-/// Who is signed in, and what the console needs to act for them.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct SessionInfo {
-    pub principal: Principal,
-    /// Send as `X-CSRF-Token` on every POST, PUT, PATCH or DELETE made with
-    /// the session cookie. Null when the request used a bearer token.
-    pub csrf_token: Option<String>,
-    /// When the session ends; null for a bearer token.
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub expires_at: Option<OffsetDateTime>,
 }
 
 /// Sign in: exchanges a token for a session cookie (`assent_session`:

@@ -2,28 +2,20 @@
 //! read the approval may read its events (the audit log is for admins; this
 //! is the slice of it a reviewer or the requester needs).
 
-use assent_domain::Event;
+use assent_api::Timeline;
 use axum::Json;
 use axum::extract::{Path, State};
-use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::auth::Caller;
-use crate::error::ApiResult;
-use crate::error::Problem;
-use crate::operations::{self, parse_id};
+use crate::error::{ApiResult, Problem};
+use crate::operations;
+use crate::params::parse_id;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(approval_events))
-}
-
-/// The events of one approval.
-#[derive(Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Timeline {
-    /// In `seq` order, each as `GET /v1/audit` shows it.
-    pub items: Vec<Event>,
 }
 
 /// The events about one approval, oldest first: requested, reviewed,

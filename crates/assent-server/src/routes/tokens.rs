@@ -1,19 +1,20 @@
 //! `/v1/tokens`: admins create, list and revoke API tokens.
 
+use assent_api::{CreateToken, CreatedToken, TokenInfo, TokenList};
 use assent_domain::Role;
 use assent_store::{NewToken, TokenRecord};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::{AppState, now};
-use crate::auth::{Caller, generate_token, token_sha256};
+use crate::auth::Caller;
+use crate::body::ApiJson;
+use crate::clock::now;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::json::ApiJson;
+use crate::state::AppState;
+use crate::token_cache::{generate_token, token_sha256};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -40,50 +41,15 @@ fn validate_name(field: &str, name: &str) -> ApiResult<()> {
     }
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateToken {
-    pub name: String,
-    pub role: Role,
-    #[serde(default)]
-    pub groups: Vec<String>,
-}
-
-/// A token's public fields.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TokenInfo {
-    pub name: String,
-    pub role: Role,
-    pub groups: Vec<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: OffsetDateTime,
-    pub created_by: String,
-}
-
-impl From<TokenRecord> for TokenInfo {
-    fn from(t: TokenRecord) -> Self {
-        TokenInfo {
-            name: t.name,
-            role: t.role,
-            groups: t.groups,
-            created_at: t.created_at,
-            created_by: t.created_by,
-        }
+/// A stored token's public fields, as the API shows them.
+fn token_info(t: TokenRecord) -> TokenInfo {
+    TokenInfo {
+        name: t.name,
+        role: t.role,
+        groups: t.groups,
+        created_at: t.created_at,
+        created_by: t.created_by,
     }
-}
-
-/// A new token: its public fields plus the secret, shown only this once.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CreatedToken {
-    #[serde(flatten)]
-    pub info: TokenInfo,
-    pub token: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TokenList {
-    pub items: Vec<TokenInfo>,
 }
 
 /// Create a token (admin). The secret is in the answer and nowhere else.
@@ -119,7 +85,7 @@ async fn create_token(
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken {
-            info: record.into(),
+            info: token_info(record),
             token,
         }),
     ))
@@ -135,7 +101,7 @@ async fn list_tokens(State(state): State<AppState>, caller: Caller) -> ApiResult
         .list_tokens()
         .await?
         .into_iter()
-        .map(TokenInfo::from)
+        .map(token_info)
         .collect();
     Ok(Json(TokenList { items }))
 }

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 pub use settings::{Webhook, WebhookConfig, WebhookSecret, resolve_all};
 pub use sign::SigningKey;
 
-use crate::app::now;
+use crate::clock::now;
 
 /// The longest a retry waits, however many attempts failed before.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(3600);

@@ -1,22 +1,24 @@
-//! The JSON-RPC methods (SPEC §6). Each reads its params and calls the same
-//! [`crate::operations`] and [`crate::feed`] as the HTTP routes.
+//! The JSON-RPC methods. Each reads its params and calls the same
+//! [`crate::operations`] and [`crate::event_stream`] as the HTTP routes.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use assent_domain::{Approval, CreateApproval, ReviewRequest};
+use assent_api::ApprovalList;
+use assent_domain::{CreateApproval, ReviewRequest};
 use assent_store::{ApprovalFilter, CreateOutcome};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::Connection;
 use super::rpc::{self, METHOD_NOT_FOUND, RpcError};
-use crate::app::MAX_WAIT;
-use crate::feed::{self, Subscription};
-use crate::operations::{self, DEFAULT_PAGE, MAX_PAGE};
-use crate::routes::query::{clamp_limit, parse_duration};
+use crate::event_stream::{self, Subscription};
+use crate::operations::{self, DEFAULT_PAGE, MAX_PAGE, MAX_WAIT};
+use crate::params::{
+    check_seq, clamp_limit, parse_cursor, parse_duration, parse_event_type, parse_status,
+};
 
 /// A method's result, and for a subscription the signal that lets its
 /// events flow once the result has been sent (so the reply comes first).
@@ -50,28 +52,22 @@ impl Connection {
             "approvals.list" => {
                 let p: ListParams = rpc::params(params)?;
                 let request = ApprovalFilter {
-                    status: p
-                        .status
-                        .as_deref()
-                        .map(operations::parse_status)
-                        .transpose()?
-                        .flatten(),
+                    status: p.status.as_deref().map(parse_status).transpose()?.flatten(),
                     action: p.action,
                     requester: p.requester,
                     session_id: p.session_id,
                     run_id: p.run_id,
                     labels: p.labels.into_iter().collect(),
-                    before: p
-                        .cursor
-                        .as_deref()
-                        .map(operations::parse_cursor)
-                        .transpose()?,
+                    before: p.cursor.as_deref().map(parse_cursor).transpose()?,
                     limit: p
                         .limit
                         .map_or(Ok(DEFAULT_PAGE), |n| clamp_limit("limit", n, MAX_PAGE))?,
                 };
                 let page = operations::list(state, caller, request).await?;
-                json!({"items": page.items, "next_cursor": page.next.map(|id| id.to_string())})
+                to_value(ApprovalList {
+                    items: page.items,
+                    next_cursor: page.next.map(|id| id.to_string()),
+                })
             }
             "approvals.review" => {
                 let (id, rest) = split_id(params)?;
@@ -98,12 +94,12 @@ impl Connection {
     }
 
     fn subscribe(&self, p: SubscribeParams) -> Result<Answer, RpcError> {
-        let after = p.after.map(|a| feed::check_seq("after", a)).transpose()?;
+        let after = p.after.map(|a| check_seq("after", a)).transpose()?;
         let types: Option<Vec<_>> = p
             .types
-            .map(|types| types.iter().map(|t| feed::parse_type(t)).collect())
+            .map(|types| types.iter().map(|t| parse_event_type(t)).collect())
             .transpose()?;
-        let events = feed::start(
+        let events = event_stream::start(
             self.state.clone(),
             Subscription {
                 after,
@@ -117,8 +113,8 @@ impl Connection {
     }
 }
 
-fn to_value(approval: Approval) -> Value {
-    serde_json::to_value(approval).unwrap_or(Value::Null)
+fn to_value(body: impl Serialize) -> Value {
+    serde_json::to_value(body).unwrap_or(Value::Null)
 }
 
 /// Takes `id` out of params whose rest is a type that refuses unknown fields.

@@ -1,4 +1,6 @@
-//! `GET /v1/ws`: JSON-RPC 2.0 over WebSocket (SPEC §6).
+//! `GET /v1/ws`: JSON-RPC 2.0 over WebSocket (methods and errors in
+//! docs/api.md). The bearer token is checked before upgrading (401
+//! problem+json).
 //!
 //! Each request runs in its own task, so a long `approvals.wait` never holds
 //! up the connection's other requests; replies and event notifications go
@@ -6,7 +8,7 @@
 //! connection it has heard nothing from (not even a pong) for 45 s.
 
 mod methods;
-pub mod rpc;
+mod rpc;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,14 +16,20 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use assent_domain::Event;
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{AbortHandle, JoinSet};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
 use rpc::Call;
 
 pub const PING_EVERY: Duration = Duration::from_secs(15);
@@ -34,6 +42,34 @@ const OUTBOUND: usize = 256;
 const CLOSE_RESTART: u16 = 1012;
 const CLOSE_TIMEOUT: u16 = 1001;
 
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(websocket))
+}
+
+/// WebSocket, JSON-RPC 2.0: `approvals.create|get|list|review|cancel|wait`,
+/// `events.subscribe|unsubscribe`; events arrive as `event` notifications.
+/// Messages are limited like request bodies (`max_body_bytes`).
+#[utoipa::path(get, path = "/v1/ws", tag = "events",
+    responses(
+        (status = 101, description = "switched to WebSocket"),
+        (status = 400, description = "not a WebSocket upgrade", body = Problem),
+        (status = 401, body = Problem),
+    ))]
+async fn websocket(
+    State(state): State<AppState>,
+    caller: Caller,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
+    let upgrade = upgrade.map_err(|e| {
+        ApiError::BadRequest(format!("this endpoint needs a WebSocket upgrade: {e}"))
+    })?;
+    let limit = state.config.max_body_bytes;
+    Ok(upgrade
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| serve(state, caller, socket)))
+}
+
 /// One client connection: who it is, where its messages go, its subscriptions.
 pub struct Connection {
     state: AppState,
@@ -45,7 +81,7 @@ pub struct Connection {
 
 /// Serves one upgraded connection until it closes, goes silent or the
 /// gateway shuts down.
-pub async fn serve(state: AppState, caller: Caller, socket: WebSocket) {
+async fn serve(state: AppState, caller: Caller, socket: WebSocket) {
     let (mut sink, mut incoming) = socket.split();
     let (outbound, mut to_send) = mpsc::channel::<Message>(OUTBOUND);
     let writer = tokio::spawn(async move {
@@ -117,7 +153,7 @@ impl Connection {
 
     /// Answers one text message: a request, a notification or a batch.
     async fn answer(&self, text: &str) {
-        let value: Value = match crate::json::parse(text.as_bytes()) {
+        let value: Value = match crate::body::parse(text.as_bytes()) {
             Ok(value) => value,
             Err(e) => return self.send(&rpc::parse_error(&e.to_string())).await,
         };

@@ -7,6 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
+use assent_testdb::{Backend, backends};
 
 async fn export(app: &TestApp, query: &str) -> Vec<String> {
     let response = app
@@ -37,9 +38,9 @@ async fn jwks(app: &TestApp) -> Jwks {
     serde_json::from_value(body).unwrap()
 }
 
-#[tokio::test]
-async fn the_export_is_the_audit_log_plus_a_signed_trailer() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn the_export_is_the_audit_log_plus_a_signed_trailer(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     for _ in 0..3 {
         let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;
         app.review(&app.approver, &id, "approve").await;
@@ -73,9 +74,9 @@ async fn the_export_is_the_audit_log_plus_a_signed_trailer() {
     assert!(verify_export_trailer(&forged, &keys).is_err());
 }
 
-#[tokio::test]
-async fn an_export_after_a_seq_is_a_verifiable_suffix() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn an_export_after_a_seq_is_a_verifiable_suffix(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let total = app.event_count().await as i64;
     let lines = export(&app, "?after=2").await;
     let t = trailer(&lines);
@@ -106,9 +107,9 @@ async fn an_export_after_a_seq_is_a_verifiable_suffix() {
     );
 }
 
-#[tokio::test]
-async fn only_admins_export() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn only_admins_export(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let (status, _) = app
         .call(Method::GET, "/v1/audit/export", &app.approver, None)
         .await;

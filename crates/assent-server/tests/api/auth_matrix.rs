@@ -5,14 +5,16 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
+use assent_testdb::{Backend, backends};
 
 const NONE: usize = 0;
 const BAD: usize = 1;
 const OWNER: usize = 2;
-const OTHER: usize = 3;
 const APPROVER: usize = 4;
 const ADMIN: usize = 5;
 
+/// Every kind of caller, by index: none, a bad token, the owner (`bot`),
+/// another agent (`other-bot`, index 3), an approver, the admin.
 fn callers(app: &TestApp) -> [String; 6] {
     [
         String::new(),
@@ -46,225 +48,78 @@ async fn check(
     );
 }
 
-#[tokio::test]
-async fn every_endpoint_answers_each_kind_of_caller_as_documented() {
-    let app = TestApp::spawn().await;
-    let create = Some(json!({"action": "deploy"}));
-    let approve = Some(json!({"decision": "approve"}));
+/// Each caller (in the order `NONE, BAD, OWNER, OTHER, APPROVER, ADMIN`)
+/// with the status it must get.
+fn each(want: [u16; 6]) -> impl Iterator<Item = (usize, u16)> {
+    (NONE..=ADMIN).zip(want)
+}
 
-    for (who, want) in [
-        (NONE, 401),
-        (BAD, 401),
-        (OWNER, 201),
-        (OTHER, 201),
-        (APPROVER, 201),
-        (ADMIN, 201),
-    ] {
-        check(
-            &app,
-            Method::POST,
-            "/v1/approvals",
-            create.clone(),
-            who,
-            want,
-        )
-        .await;
-    }
+#[backends]
+async fn every_endpoint_answers_each_kind_of_caller_as_documented(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let id = fresh(&app).await;
-    for (who, want) in [
-        (NONE, 401),
-        (BAD, 401),
-        (OWNER, 200),
-        (OTHER, 404),
-        (APPROVER, 200),
-        (ADMIN, 200),
-    ] {
-        check(
-            &app,
-            Method::GET,
-            &format!("/v1/approvals/{id}"),
-            None,
-            who,
-            want,
-        )
-        .await;
-        check(
-            &app,
-            Method::GET,
-            &format!("/v1/approvals/{id}?wait=1ms"),
-            None,
-            who,
-            want,
-        )
-        .await;
+    let unknown_grant = format!("/v1/grants/{}", uuid::Uuid::now_v7());
+    let create = json!({"action": "deploy"});
+    let receipt = json!({"receipt": "x.y.z", "action": "deploy"});
+    // Endpoint, body, and the status for each caller (see `each`).
+    #[rustfmt::skip]
+    let table: Vec<(Method, String, Option<Value>, [u16; 6])> = vec![
+        (Method::POST, "/v1/approvals".into(), Some(create), [401, 401, 201, 201, 201, 201]),
+        (Method::GET, format!("/v1/approvals/{id}"), None, [401, 401, 200, 404, 200, 200]),
+        (Method::GET, format!("/v1/approvals/{id}?wait=1ms"), None, [401, 401, 200, 404, 200, 200]),
+        (Method::GET, "/v1/approvals".into(), None, [401, 401, 200, 200, 200, 200]),
+        (Method::GET, "/v1/tokens".into(), None, [401, 401, 403, 403, 403, 200]),
+        (Method::GET, "/v1/audit".into(), None, [401, 401, 403, 403, 403, 200]),
+        (Method::GET, "/v1/grants".into(), None, [401, 401, 403, 403, 200, 200]),
+        (Method::DELETE, unknown_grant, None, [401, 401, 403, 403, 404, 404]),
+        (Method::GET, "/v1/stats".into(), None, [401, 401, 403, 403, 200, 200]),
+        // Any principal may open the WebSocket; a plain GET is not an upgrade.
+        (Method::GET, "/v1/ws".into(), None, [401, 401, 400, 400, 400, 400]),
+        (Method::GET, "/metrics".into(), None, [200; 6]),
+        (Method::GET, "/healthz".into(), None, [200; 6]),
+        (Method::GET, "/readyz".into(), None, [200; 6]),
+        (Method::GET, "/openapi.json".into(), None, [200; 6]),
+        (Method::GET, "/.well-known/jwks.json".into(), None, [200; 6]),
+        (Method::POST, "/v1/receipts/verify".into(), Some(receipt), [401, 401, 200, 200, 200, 200]),
+        // An approval's timeline: whoever may read the approval.
+        (Method::GET, format!("/v1/approvals/{id}/events"), None, [401, 401, 200, 404, 200, 200]),
+        // Who am I: any principal; a bearer token has no session to end.
+        (Method::GET, "/v1/session".into(), None, [401, 401, 200, 200, 200, 200]),
+        (Method::DELETE, "/v1/session".into(), None, [401, 401, 404, 404, 404, 404]),
+        // The console's files are public.
+        (Method::GET, "/".into(), None, [200; 6]),
+        (Method::GET, "/console/js/app.js".into(), None, [200; 6]),
+    ];
+    for (method, path, body, want) in table {
+        for (who, want) in each(want) {
+            check(&app, method.clone(), &path, body.clone(), who, want).await;
+        }
     }
-    for (who, want) in [
-        (NONE, 401),
-        (BAD, 401),
-        (OWNER, 200),
-        (OTHER, 200),
-        (APPROVER, 200),
-        (ADMIN, 200),
-    ] {
-        check(&app, Method::GET, "/v1/approvals", None, who, want).await;
-    }
-    for (who, want) in [
-        (NONE, 401),
-        (BAD, 401),
-        (OWNER, 403),
-        (OTHER, 403),
-        (APPROVER, 200),
-        (ADMIN, 200),
-    ] {
-        let id = fresh(&app).await;
+    // Each review and cancel on an approval of its own.
+    let approve = json!({"decision": "approve"});
+    for (who, want) in each([401, 401, 403, 403, 200, 200]) {
+        let reviews = format!("/v1/approvals/{}/reviews", fresh(&app).await);
         check(
             &app,
             Method::POST,
-            &format!("/v1/approvals/{id}/reviews"),
-            approve.clone(),
+            &reviews,
+            Some(approve.clone()),
             who,
             want,
         )
         .await;
     }
-    for (who, want) in [
-        (NONE, 401),
-        (BAD, 401),
-        (OWNER, 200),
-        (OTHER, 404),
-        (APPROVER, 403),
-        (ADMIN, 200),
-    ] {
-        let id = fresh(&app).await;
-        check(
-            &app,
-            Method::POST,
-            &format!("/v1/approvals/{id}/cancel"),
-            None,
-            who,
-            want,
-        )
-        .await;
+    for (who, want) in each([401, 401, 200, 404, 403, 200]) {
+        let cancel = format!("/v1/approvals/{}/cancel", fresh(&app).await);
+        check(&app, Method::POST, &cancel, None, who, want).await;
     }
-    for (who, want) in [
-        (NONE, 401),
-        (BAD, 401),
-        (OWNER, 403),
-        (OTHER, 403),
-        (APPROVER, 403),
-        (ADMIN, 201),
-    ] {
+    for (who, want) in each([401, 401, 403, 403, 403, 201]) {
         let body = Some(json!({"name": format!("t{who}"), "role": "agent"}));
         check(&app, Method::POST, "/v1/tokens", body, who, want).await;
     }
-    for (who, want) in [
-        (NONE, 401),
-        (BAD, 401),
-        (OWNER, 403),
-        (OTHER, 403),
-        (APPROVER, 403),
-        (ADMIN, 200),
-    ] {
-        check(&app, Method::GET, "/v1/tokens", None, who, want).await;
-        check(&app, Method::GET, "/v1/audit", None, who, want).await;
-    }
-    for (who, want) in [
-        (NONE, 401),
-        (BAD, 401),
-        (OWNER, 403),
-        (OTHER, 403),
-        (APPROVER, 403),
-        (ADMIN, 204),
-    ] {
+    // `t5` was created by the admin just above.
+    for (who, want) in each([401, 401, 403, 403, 403, 204]) {
         check(&app, Method::DELETE, "/v1/tokens/t5", None, who, want).await;
-    }
-    for (who, want) in [
-        (NONE, 401),
-        (BAD, 401),
-        (OWNER, 403),
-        (OTHER, 403),
-        (APPROVER, 200),
-        (ADMIN, 200),
-    ] {
-        check(&app, Method::GET, "/v1/grants", None, who, want).await;
-    }
-    let unknown_grant = format!("/v1/grants/{}", uuid::Uuid::now_v7());
-    for (who, want) in [
-        (NONE, 401),
-        (BAD, 401),
-        (OWNER, 403),
-        (OTHER, 403),
-        (APPROVER, 404),
-        (ADMIN, 404),
-    ] {
-        check(&app, Method::DELETE, &unknown_grant, None, who, want).await;
-    }
-    for (who, want) in [
-        (NONE, 401),
-        (BAD, 401),
-        (OWNER, 403),
-        (OTHER, 403),
-        (APPROVER, 200),
-        (ADMIN, 200),
-    ] {
-        check(&app, Method::GET, "/v1/stats", None, who, want).await;
-    }
-    // Any principal may open the WebSocket; a plain GET is not an upgrade.
-    for (who, want) in [
-        (NONE, 401),
-        (BAD, 401),
-        (OWNER, 400),
-        (OTHER, 400),
-        (APPROVER, 400),
-        (ADMIN, 400),
-    ] {
-        check(&app, Method::GET, "/v1/ws", None, who, want).await;
-    }
-    // An approval's timeline: whoever may read the approval.
-    let timeline = format!("/v1/approvals/{}/events", fresh(&app).await);
-    for (who, want) in [
-        (NONE, 401),
-        (BAD, 401),
-        (OWNER, 200),
-        (OTHER, 404),
-        (APPROVER, 200),
-        (ADMIN, 200),
-    ] {
-        check(&app, Method::GET, &timeline, None, who, want).await;
-    }
-    // Who am I: any principal; ending a session needs one (bearer: 404).
-    for (who, want) in [
-        (NONE, 401),
-        (BAD, 401),
-        (OWNER, 200),
-        (APPROVER, 200),
-        (ADMIN, 200),
-    ] {
-        check(&app, Method::GET, "/v1/session", None, who, want).await;
-    }
-    for (who, want) in [(NONE, 401), (BAD, 401), (OWNER, 404), (ADMIN, 404)] {
-        check(&app, Method::DELETE, "/v1/session", None, who, want).await;
-    }
-    for who in [NONE, BAD, OWNER, OTHER, APPROVER, ADMIN] {
-        check(&app, Method::GET, "/", None, who, 200).await;
-        check(&app, Method::GET, "/console/js/app.js", None, who, 200).await;
-        check(&app, Method::GET, "/metrics", None, who, 200).await;
-        check(&app, Method::GET, "/healthz", None, who, 200).await;
-        check(&app, Method::GET, "/readyz", None, who, 200).await;
-        check(&app, Method::GET, "/openapi.json", None, who, 200).await;
-        check(&app, Method::GET, "/.well-known/jwks.json", None, who, 200).await;
-    }
-    let receipt = json!({"receipt": "x.y.z", "action": "deploy"});
-    for (who, want) in [
-        (NONE, 401),
-        (BAD, 401),
-        (OWNER, 200),
-        (OTHER, 200),
-        (APPROVER, 200),
-        (ADMIN, 200),
-    ] {
-        let body = Some(receipt.clone());
-        check(&app, Method::POST, "/v1/receipts/verify", body, who, want).await;
     }
     for (who, want) in [
         (NONE, 401),
@@ -277,9 +132,9 @@ async fn every_endpoint_answers_each_kind_of_caller_as_documented() {
     }
 }
 
-#[tokio::test]
-async fn unknown_ids_are_404_for_everyone_who_may_look() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn unknown_ids_are_404_for_everyone_who_may_look(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let unknown = uuid::Uuid::now_v7();
     for who in [OWNER, APPROVER, ADMIN] {
         check(
@@ -313,9 +168,9 @@ async fn unknown_ids_are_404_for_everyone_who_may_look() {
     check(&app, Method::DELETE, "/v1/tokens/nobody", None, ADMIN, 404).await;
 }
 
-#[tokio::test]
-async fn agents_list_only_their_own_approvals() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn agents_list_only_their_own_approvals(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     fresh(&app).await;
     app.create(&app.other_agent, json!({"action": "shell"}))
         .await;
@@ -344,9 +199,9 @@ async fn agents_list_only_their_own_approvals() {
     assert_eq!(all["items"].as_array().unwrap().len(), 2);
 }
 
-#[tokio::test]
-async fn a_requester_cannot_review_its_own_approval_even_as_admin() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn a_requester_cannot_review_its_own_approval_even_as_admin(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     for token in [&app.admin, &app.approver] {
         let id = app.create_id(token, json!({"action": "deploy"})).await;
         let (status, problem) = app.review(token, &id, "approve").await;
@@ -361,9 +216,9 @@ async fn a_requester_cannot_review_its_own_approval_even_as_admin() {
     }
 }
 
-#[tokio::test]
-async fn a_second_review_by_the_same_principal_is_a_conflict() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn a_second_review_by_the_same_principal_is_a_conflict(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let quorum_free = fresh(&app).await;
     let (status, _) = app.review(&app.approver, &quorum_free, "approve").await;
     assert_eq!(status, StatusCode::OK);
@@ -373,9 +228,9 @@ async fn a_second_review_by_the_same_principal_is_a_conflict() {
     );
 }
 
-#[tokio::test]
-async fn revoked_tokens_stop_working_at_once_and_secrets_are_never_listed() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn revoked_tokens_stop_working_at_once_and_secrets_are_never_listed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let token = app.token("temp", "approver", &["sre"]).await;
     assert_eq!(
         app.call(Method::GET, "/v1/approvals", &token, None).await.0,
@@ -424,9 +279,9 @@ async fn revoked_tokens_stop_working_at_once_and_secrets_are_never_listed() {
     );
 }
 
-#[tokio::test]
-async fn the_bootstrap_admin_token_file_is_private() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn the_bootstrap_admin_token_file_is_private(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -4,6 +4,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::support::{TestApp, decode};
+use assent_testdb::{Backend, backends};
 
 /// path, content type, body, expected status, what the detail must mention.
 type Case<'a> = (&'a str, Option<&'a str>, Vec<u8>, u16, &'a str);
@@ -25,9 +26,9 @@ async fn raw(
     decode(req.send().await.unwrap()).await
 }
 
-#[tokio::test]
-async fn malformed_bodies_are_refused_without_writing() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn malformed_bodies_are_refused_without_writing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     let before = app.event_count().await;
     let json_ct = Some("application/json");
@@ -183,9 +184,9 @@ async fn malformed_bodies_are_refused_without_writing() {
     assert_eq!(still["status"], "pending");
 }
 
-#[tokio::test]
-async fn bad_ids_and_query_parameters_are_named() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn bad_ids_and_query_parameters_are_named(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     for (path, mentions) in [
         ("/v1/approvals/not-a-uuid", "id"),
         ("/v1/approvals?status=maybe", "status"),
@@ -223,9 +224,9 @@ async fn bad_ids_and_query_parameters_are_named() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn bad_token_requests_are_refused_with_a_named_field() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn bad_token_requests_are_refused_with_a_named_field(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     for (body, mentions) in [
         (json!({"name": "has:colon", "role": "agent"}), "name"),
         (json!({"name": "", "role": "agent"}), "name"),

@@ -8,6 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::support::{TestApp, decode};
+use assent_testdb::{Backend, backends};
 
 /// The module paths a script imports (`from './x.js'`).
 fn imports(script: &str) -> Vec<String> {
@@ -20,9 +21,9 @@ fn imports(script: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn the_page_and_every_module_it_loads_are_served_without_auth() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn the_page_and_every_module_it_loads_are_served_without_auth(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let page = app.http.get(app.url("/")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let headers = page.headers().clone();
@@ -89,9 +90,9 @@ async fn the_page_and_every_module_it_loads_are_served_without_auth() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
 }
 
-#[tokio::test]
-async fn unchanged_files_are_answered_304_by_etag() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn unchanged_files_are_answered_304_by_etag(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let first = app
         .http
         .get(app.url("/console/js/app.js"))
@@ -124,9 +125,9 @@ async fn unchanged_files_are_answered_304_by_etag() {
     );
 }
 
-#[tokio::test]
-async fn the_openapi_document_describes_the_session_and_its_cookie() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn the_openapi_document_describes_the_session_and_its_cookie(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let (status, doc) = app.call(Method::GET, "/openapi.json", "", None).await;
     assert_eq!(status, StatusCode::OK);
     let session = &doc["paths"]["/v1/session"];
@@ -167,9 +168,9 @@ async fn the_openapi_document_describes_the_session_and_its_cookie() {
     assert!(description.contains("/#/approvals/"), "{description}");
 }
 
-#[tokio::test]
-async fn stats_list_every_day_of_the_window_with_its_outcomes() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn stats_list_every_day_of_the_window_with_its_outcomes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     app.review(&app.approver, &id, "approve").await;
     let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;

@@ -7,10 +7,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::support::{TestApp, assert_chain_verifies};
+use assent_testdb::{Backend, backends};
 
-#[tokio::test]
-async fn a_restart_keeps_everything_acknowledged() {
-    let mut app = TestApp::spawn().await;
+#[backends]
+async fn a_restart_keeps_everything_acknowledged(backend: Backend) {
+    let mut app = TestApp::spawn(backend).await;
     let approved = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     app.review(&app.approver, &approved, "approve").await;
     let pending = app.create_id(&app.agent, json!({"action": "shell"})).await;
@@ -69,9 +70,9 @@ async fn a_restart_keeps_everything_acknowledged() {
     assert_chain_verifies(&app.events().await);
 }
 
-#[tokio::test]
-async fn shutdown_sends_long_polls_back_with_the_pending_approval() {
-    let mut app = TestApp::spawn().await;
+#[backends]
+async fn shutdown_sends_long_polls_back_with_the_pending_approval(backend: Backend) {
+    let mut app = TestApp::spawn(backend).await;
     let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     let waiter = app.wait_in_background(&app.agent, &id, "60s");
     let events = app

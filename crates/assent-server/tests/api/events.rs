@@ -7,6 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::{TestApp, assert_chain_verifies};
+use assent_testdb::{Backend, backends};
 
 /// A connected SSE stream, parsed frame by frame.
 struct EventStream {
@@ -85,9 +86,9 @@ impl EventStream {
 
 const QUIET: Duration = Duration::from_millis(300);
 
-#[tokio::test]
-async fn history_then_live_in_seq_order() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn history_then_live_in_seq_order(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let first = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     let before = app.event_count().await as i64;
     let mut stream = EventStream::open(&app, &app.approver, "?after=0", None).await;
@@ -111,9 +112,9 @@ async fn history_then_live_in_seq_order() {
     assert_chain_verifies(&all);
 }
 
-#[tokio::test]
-async fn without_a_starting_point_the_stream_begins_with_the_next_event() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn without_a_starting_point_the_stream_begins_with_the_next_event(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     app.create(&app.agent, json!({"action": "old"})).await;
     let mut stream = EventStream::open(&app, &app.approver, "", None).await;
     tokio::time::sleep(QUIET).await;
@@ -125,9 +126,11 @@ async fn without_a_starting_point_the_stream_begins_with_the_next_event() {
     );
 }
 
-#[tokio::test]
-async fn resuming_with_last_event_id_sends_exactly_the_missed_events_even_across_a_restart() {
-    let mut app = TestApp::spawn().await;
+#[backends]
+async fn resuming_with_last_event_id_sends_exactly_the_missed_events_even_across_a_restart(
+    backend: Backend,
+) {
+    let mut app = TestApp::spawn(backend).await;
     let mut stream = EventStream::open(&app, &app.approver, "?after=0", None).await;
     let seen = app.event_count().await;
     let mut frames = stream.take(seen).await;
@@ -162,9 +165,9 @@ async fn resuming_with_last_event_id_sends_exactly_the_missed_events_even_across
     assert_chain_verifies(&frames.into_iter().map(|(_, _, d)| d).collect::<Vec<_>>());
 }
 
-#[tokio::test]
-async fn agents_see_only_their_own_approvals_events() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn agents_see_only_their_own_approvals_events(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let mut mine = EventStream::open(&app, &app.agent, "?after=0", None).await;
     let other = app
         .create_id(&app.other_agent, json!({"action": "theirs"}))
@@ -197,9 +200,9 @@ async fn agents_see_only_their_own_approvals_events() {
     );
 }
 
-#[tokio::test]
-async fn types_filter_the_stream_and_bad_parameters_are_named() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn types_filter_the_stream_and_bad_parameters_are_named(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let mut decisions = EventStream::open(
         &app,
         &app.approver,

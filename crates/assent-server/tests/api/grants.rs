@@ -6,6 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::{TestApp, assert_chain_verifies};
+use assent_testdb::{Backend, backends};
 
 async fn decide(app: &TestApp, token: &str, body: Value, review: Value) -> Value {
     let id = app.create_id(&app.agent, body).await;
@@ -33,9 +34,9 @@ async fn grants(app: &TestApp, token: &str) -> Vec<Value> {
     list["items"].as_array().unwrap().clone()
 }
 
-#[tokio::test]
-async fn a_session_grant_answers_the_same_request_in_the_same_session_only() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn a_session_grant_answers_the_same_request_in_the_same_session_only(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let request = json!({"action": "deploy", "args": {"env": "prod"}, "session_id": "s1"});
     decide(
         &app,
@@ -82,9 +83,9 @@ async fn a_session_grant_answers_the_same_request_in_the_same_session_only() {
     assert_eq!(status, StatusCode::CREATED, "no session still asks");
 }
 
-#[tokio::test]
-async fn grant_match_action_covers_any_args_of_the_action() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn grant_match_action_covers_any_args_of_the_action(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let review = json!({"decision": "approve", "scope": "session", "grant_match": "action"});
     decide(
         &app,
@@ -110,9 +111,9 @@ async fn grant_match_action_covers_any_args_of_the_action() {
     assert_eq!(status, StatusCode::CREATED, "another action still asks");
 }
 
-#[tokio::test]
-async fn a_timeboxed_grant_answers_every_session_until_its_ttl() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn a_timeboxed_grant_answers_every_session_until_its_ttl(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let request = json!({"action": "billing.charge", "args": {"amount": 5}});
     decide(
         &app,
@@ -134,9 +135,9 @@ async fn a_timeboxed_grant_answers_every_session_until_its_ttl() {
     );
 }
 
-#[tokio::test]
-async fn a_scoped_rejection_rejects_identical_requests() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn a_scoped_rejection_rejects_identical_requests(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let request = json!({"action": "shell", "args": {"command": "rm -rf /"}, "session_id": "s1"});
     decide(
         &app,
@@ -159,9 +160,9 @@ async fn a_scoped_rejection_rejects_identical_requests() {
     );
 }
 
-#[tokio::test]
-async fn revoking_stops_a_grant_at_once_and_only_its_creator_or_an_admin_may() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn revoking_stops_a_grant_at_once_and_only_its_creator_or_an_admin_may(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let request = json!({"action": "deploy", "session_id": "s1"});
     decide(
         &app,
@@ -216,9 +217,9 @@ async fn revoking_stops_a_grant_at_once_and_only_its_creator_or_an_admin_may() {
     assert_chain_verifies(&events);
 }
 
-#[tokio::test]
-async fn grants_survive_a_restart() {
-    let mut app = TestApp::spawn().await;
+#[backends]
+async fn grants_survive_a_restart(backend: Backend) {
+    let mut app = TestApp::spawn(backend).await;
     let request = json!({"action": "deploy", "session_id": "s1"});
     decide(
         &app,
@@ -235,9 +236,9 @@ async fn grants_survive_a_restart() {
     );
 }
 
-#[tokio::test]
-async fn session_scope_needs_a_session() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn session_scope_needs_a_session(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     let (status, problem) = app
         .call(

@@ -6,14 +6,15 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::{SHORT, TestApp, assert_chain_verifies, decode};
+use assent_testdb::{Backend, backends};
 
 async fn settle() {
     tokio::time::sleep(Duration::from_millis(100)).await;
 }
 
-#[tokio::test]
-async fn create_list_get_approve_wakes_the_waiter() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn create_list_get_approve_wakes_the_waiter(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let response = app
         .send(
             Method::POST,
@@ -82,9 +83,9 @@ async fn create_list_get_approve_wakes_the_waiter() {
     assert_chain_verifies(&events);
 }
 
-#[tokio::test]
-async fn reject_wakes_the_waiter_with_the_reason() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn reject_wakes_the_waiter_with_the_reason(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let id = app
         .create_id(
             &app.agent,
@@ -116,9 +117,9 @@ async fn reject_wakes_the_waiter_with_the_reason() {
     );
 }
 
-#[tokio::test]
-async fn cancel_wakes_the_waiter_and_terminal_cancel_is_a_conflict() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn cancel_wakes_the_waiter_and_terminal_cancel_is_a_conflict(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     let waiter = app.wait_in_background(&app.agent, &id, "30s");
     settle().await;
@@ -150,9 +151,9 @@ async fn cancel_wakes_the_waiter_and_terminal_cancel_is_a_conflict() {
     );
 }
 
-#[tokio::test]
-async fn a_two_second_timeout_expires_on_time_and_wakes_its_waiter() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn a_two_second_timeout_expires_on_time_and_wakes_its_waiter(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let created = app
         .create(
             &app.agent,
@@ -182,9 +183,9 @@ async fn a_two_second_timeout_expires_on_time_and_wakes_its_waiter() {
     assert_eq!(expired_events, 1);
 }
 
-#[tokio::test]
-async fn long_poll_returns_the_pending_approval_when_the_wait_ends() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn long_poll_returns_the_pending_approval_when_the_wait_ends(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     let started = Instant::now();
     let (status, body) = app
@@ -215,9 +216,9 @@ async fn long_poll_returns_the_pending_approval_when_the_wait_ends() {
     assert!(started.elapsed() < Duration::from_secs(1));
 }
 
-#[tokio::test]
-async fn idempotency_key_same_body_same_approval_other_body_422() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn idempotency_key_same_body_same_approval_other_body_422(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let post = |body: Value, key: &'static str| {
         app.http
             .post(app.url("/v1/approvals"))
@@ -252,9 +253,9 @@ async fn idempotency_key_same_body_same_approval_other_body_422() {
     assert_eq!(app.event_count().await, events, "nothing written");
 }
 
-#[tokio::test]
-async fn list_pages_with_a_cursor_and_filters() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn list_pages_with_a_cursor_and_filters(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let mut ids = Vec::new();
     for i in 0..5 {
         let action = if i % 2 == 0 { "deploy" } else { "shell" };
@@ -305,9 +306,9 @@ async fn list_pages_with_a_cursor_and_filters() {
     );
 }
 
-#[tokio::test]
-async fn health_openapi_and_docs_are_served() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn health_openapi_and_docs_are_served(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     assert_eq!(
         app.call(Method::GET, "/healthz", "", None).await.0,
         StatusCode::OK
@@ -340,4 +341,29 @@ async fn health_openapi_and_docs_are_served() {
         docs.text().await.unwrap().contains("swagger"),
         "embedded Swagger UI"
     );
+}
+
+/// Fields every answer carries are documented as required, so clients
+/// checked against the document (the SDKs' contract tests) can rely on them.
+#[backends]
+async fn openapi_lists_always_sent_fields_as_required(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, doc) = app.call(Method::GET, "/openapi.json", "", None).await;
+    for (schema, field) in [
+        ("QuorumStage", "approved_by"),
+        ("Review", "grant_match"),
+        ("Problem", "type"),
+        ("Problem", "title"),
+        ("Problem", "status"),
+        ("Problem", "detail"),
+    ] {
+        let required = doc["components"]["schemas"][schema]["required"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            required.iter().any(|name| name == field),
+            "{schema}.{field} is required: {required:?}"
+        );
+    }
 }

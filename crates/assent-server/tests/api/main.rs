@@ -1,8 +1,6 @@
-//! HTTP integration tests: the real server on port 0 over real SQLite
-//! files. `tests/api_postgres` runs the same modules on PostgreSQL.
-
-/// The database every `TestApp` of this suite runs on.
-const BACKEND: assent_testdb::Backend = assent_testdb::Backend::Sqlite;
+//! HTTP integration tests: the real server on port 0, each test on a real
+//! SQLite file and, in the PostgreSQL suite, on a fresh PostgreSQL database
+//! (`#[assent_testdb::backends]` runs every test on both).
 
 mod support;
 
@@ -22,3 +20,9 @@ mod session;
 mod stats;
 mod webhooks;
 mod ws;
+
+#[cfg(not(postgres_suite))]
+#[test]
+fn postgres_suite_skipped() {
+    assent_testdb::report_postgres_suite_skipped("HTTP API");
+}

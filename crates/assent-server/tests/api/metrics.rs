@@ -6,6 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::support::TestApp;
+use assent_testdb::{Backend, backends};
 
 /// The value of the first sample whose line starts with `name` and holds
 /// every one of `labels`.
@@ -23,9 +24,9 @@ async fn scrape(app: &TestApp, token: &str) -> (StatusCode, String) {
     (status, response.text().await.unwrap())
 }
 
-#[tokio::test]
-async fn decisions_waiters_and_requests_are_counted() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn decisions_waiters_and_requests_are_counted(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let id = app
         .create_id(&app.agent, json!({"action": "metrics.probe"}))
         .await;
@@ -82,9 +83,9 @@ async fn decisions_waiters_and_requests_are_counted() {
     assert!(!text.contains(&id), "raw paths never become labels");
 }
 
-#[tokio::test]
-async fn private_metrics_need_an_admin_token() {
-    let app = TestApp::spawn_configured(|c| c.metrics_public = false).await;
+#[backends]
+async fn private_metrics_need_an_admin_token(backend: Backend) {
+    let app = TestApp::spawn_configured(backend, |c| c.metrics_public = false).await;
     assert_eq!(scrape(&app, "").await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(scrape(&app, &app.approver).await.0, StatusCode::FORBIDDEN);
     let (status, text) = scrape(&app, &app.admin).await;

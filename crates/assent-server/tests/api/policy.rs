@@ -6,6 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
+use assent_testdb::{Backend, backends};
 
 const POLICY: &str = r#"
 default = "ask"
@@ -43,9 +44,9 @@ async fn create(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) 
         .await
 }
 
-#[tokio::test]
-async fn allow_and_deny_rules_decide_at_once_and_ask_rules_shape_the_approval() {
-    let app = TestApp::spawn_with_policy(POLICY).await;
+#[backends]
+async fn allow_and_deny_rules_decide_at_once_and_ask_rules_shape_the_approval(backend: Backend) {
+    let app = TestApp::spawn_with_policy(backend, POLICY).await;
     let (status, read) = create(
         &app,
         &app.agent,
@@ -125,9 +126,11 @@ async fn allow_and_deny_rules_decide_at_once_and_ask_rules_shape_the_approval() 
     assert_eq!(kinds, ["approval.approved", "approval.rejected"]);
 }
 
-#[tokio::test]
-async fn a_quorum_of_two_sre_and_one_security_is_decided_by_the_third_eligible_approval() {
-    let app = TestApp::spawn_with_policy(POLICY).await;
+#[backends]
+async fn a_quorum_of_two_sre_and_one_security_is_decided_by_the_third_eligible_approval(
+    backend: Backend,
+) {
+    let app = TestApp::spawn_with_policy(backend, POLICY).await;
     let sre1 = app.token("sre-1", "approver", &["sre"]).await;
     let sre2 = app.token("sre-2", "approver", &["sre"]).await;
     let sec = app.token("sec-1", "approver", &["security"]).await;
@@ -156,9 +159,9 @@ async fn a_quorum_of_two_sre_and_one_security_is_decided_by_the_third_eligible_a
     assert_eq!(done["decision"]["by"], json!(["sre-1", "sec-1", "sre-2"]));
 }
 
-#[tokio::test]
-async fn self_review_only_where_the_rule_allows_it() {
-    let app = TestApp::spawn_with_policy(POLICY).await;
+#[backends]
+async fn self_review_only_where_the_rule_allows_it(backend: Backend) {
+    let app = TestApp::spawn_with_policy(backend, POLICY).await;
     let (_, notes) = create(&app, &app.approver, json!({"action": "notes.write"})).await;
     let (status, reviewed) = app
         .review(&app.approver, notes["id"].as_str().unwrap(), "approve")
@@ -176,9 +179,9 @@ async fn self_review_only_where_the_rule_allows_it() {
     );
 }
 
-#[tokio::test]
-async fn check_explains_without_recording_and_names_a_grant() {
-    let app = TestApp::spawn_with_policy(POLICY).await;
+#[backends]
+async fn check_explains_without_recording_and_names_a_grant(backend: Backend) {
+    let app = TestApp::spawn_with_policy(backend, POLICY).await;
     let before = app.event_count().await;
     for (body, effect, rule) in [
         (json!({"action": "fs.read"}), "allow", json!("reads")),
@@ -231,9 +234,9 @@ async fn check_explains_without_recording_and_names_a_grant() {
     assert!(result["grant"].as_str().is_some(), "{result}");
 }
 
-#[tokio::test]
-async fn a_deny_rule_is_never_overridden_by_a_grant() {
-    let app = TestApp::spawn_with_policy(POLICY).await;
+#[backends]
+async fn a_deny_rule_is_never_overridden_by_a_grant(backend: Backend) {
+    let app = TestApp::spawn_with_policy(backend, POLICY).await;
     let request =
         json!({"action": "shell", "args": {"command": "git push --force"}, "session_id": "s1"});
     // Make a grant for the same request while the policy still asks.
@@ -275,9 +278,9 @@ async fn a_deny_rule_is_never_overridden_by_a_grant() {
     );
 }
 
-#[tokio::test]
-async fn a_broken_reload_keeps_the_running_policy_and_a_good_one_takes_effect() {
-    let app = TestApp::spawn_with_policy(POLICY).await;
+#[backends]
+async fn a_broken_reload_keeps_the_running_policy_and_a_good_one_takes_effect(backend: Backend) {
+    let app = TestApp::spawn_with_policy(backend, POLICY).await;
     let (status, shown) = app
         .call(Method::GET, "/v1/policy", &app.approver, None)
         .await;
@@ -340,10 +343,10 @@ async fn a_broken_reload_keeps_the_running_policy_and_a_good_one_takes_effect() 
     assert_eq!(reloads, 1, "only the successful reload is recorded");
 }
 
-#[tokio::test]
-async fn escalation_is_emitted_once_when_the_rule_s_escalate_after_passes() {
+#[backends]
+async fn escalation_is_emitted_once_when_the_rule_s_escalate_after_passes(backend: Backend) {
     let policy = "[[rule]]\nname = \"slow\"\neffect = \"ask\"\naction = \"deploy\"\ntimeout = \"1h\"\nescalate_after = \"1s\"\n";
-    let app = TestApp::spawn_with_policy(policy).await;
+    let app = TestApp::spawn_with_policy(backend, policy).await;
     let (_, deploy) = create(&app, &app.agent, json!({"action": "deploy"})).await;
     let (_, decided) = create(&app, &app.agent, json!({"action": "deploy"})).await;
     let (id, decided_id) = (

@@ -6,10 +6,11 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::support::{TestApp, assert_chain_verifies};
+use assent_testdb::{Backend, backends};
 
-#[tokio::test]
-async fn fifty_concurrent_reviewers_make_one_decision() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn fifty_concurrent_reviewers_make_one_decision(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let mut tokens = Vec::new();
     for i in 0..50 {
         tokens.push(app.token(&format!("reviewer-{i}"), "approver", &[]).await);
@@ -53,9 +54,9 @@ async fn fifty_concurrent_reviewers_make_one_decision() {
     assert_chain_verifies(&events);
 }
 
-#[tokio::test]
-async fn a_review_racing_the_expiry_ends_in_exactly_one_terminal_state() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn a_review_racing_the_expiry_ends_in_exactly_one_terminal_state(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let mut outcomes = Vec::new();
     for round in 0..6u64 {
         let created = app

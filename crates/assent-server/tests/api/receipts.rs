@@ -1,4 +1,4 @@
-//! Receipts (SPEC §7): every approved approval carries one; it verifies for
+//! Receipts: every approved approval carries one; it verifies for
 //! exactly its action and args, expires, is spent once, survives restarts,
 //! and a standard JOSE library (PyJWT) verifies it against the JWKS.
 
@@ -8,6 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::{TestApp, python_interop};
+use assent_testdb::{Backend, backends};
 
 fn args() -> Value {
     json!({"service": "billing", "env": "prod", "replicas": 3})
@@ -49,9 +50,9 @@ async fn redeem(app: &TestApp, receipt: &str) -> (StatusCode, Value) {
     .await
 }
 
-#[tokio::test]
-async fn a_receipt_verifies_for_exactly_its_action_and_args() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn a_receipt_verifies_for_exactly_its_action_and_args(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let waiting = app
         .create_id(&app.agent, json!({"action": "deploy", "args": args()}))
         .await;
@@ -112,9 +113,9 @@ async fn a_receipt_verifies_for_exactly_its_action_and_args() {
     );
 }
 
-#[tokio::test]
-async fn only_approved_approvals_carry_a_receipt() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn only_approved_approvals_carry_a_receipt(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let pending = app.create(&app.agent, json!({"action": "deploy"})).await;
     assert_eq!(pending["receipt"], Value::Null);
     let id = pending["id"].as_str().unwrap();
@@ -123,9 +124,9 @@ async fn only_approved_approvals_carry_a_receipt() {
     assert_eq!(rejected["receipt"], Value::Null);
 }
 
-#[tokio::test]
-async fn bad_verify_bodies_are_refused_naming_the_field() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn bad_verify_bodies_are_refused_naming_the_field(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let (status, body) = app
         .call(
             Method::POST,
@@ -145,9 +146,9 @@ async fn bad_verify_bodies_are_refused_naming_the_field() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn a_receipt_expires_after_the_configured_ttl() {
-    let app = TestApp::spawn_configured(|c| c.receipt_ttl = Duration::from_secs(1)).await;
+#[backends]
+async fn a_receipt_expires_after_the_configured_ttl(backend: Backend) {
+    let app = TestApp::spawn_configured(backend, |c| c.receipt_ttl = Duration::from_secs(1)).await;
     let (_, receipt) = approved(&app).await;
     tokio::time::sleep(Duration::from_millis(2_100)).await;
     let expired = verify(&app, &receipt, "deploy", args()).await;
@@ -159,9 +160,9 @@ async fn a_receipt_expires_after_the_configured_ttl() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
 
-#[tokio::test]
-async fn a_receipt_is_redeemed_once_even_across_a_restart() {
-    let mut app = TestApp::spawn().await;
+#[backends]
+async fn a_receipt_is_redeemed_once_even_across_a_restart(backend: Backend) {
+    let mut app = TestApp::spawn(backend).await;
     let (id, receipt) = approved(&app).await;
     let (status, body) = redeem(&app, &receipt).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -188,9 +189,9 @@ async fn a_receipt_is_redeemed_once_even_across_a_restart() {
     assert_eq!(status, StatusCode::CONFLICT, "spending is durable");
 }
 
-#[tokio::test]
-async fn the_jwks_is_public_and_the_key_survives_a_restart() {
-    let mut app = TestApp::spawn().await;
+#[backends]
+async fn the_jwks_is_public_and_the_key_survives_a_restart(backend: Backend) {
+    let mut app = TestApp::spawn(backend).await;
     let (status, jwks) = app
         .call(Method::GET, "/.well-known/jwks.json", "", None)
         .await;
@@ -217,9 +218,9 @@ async fn the_jwks_is_public_and_the_key_survives_a_restart() {
     );
 }
 
-#[tokio::test]
-async fn the_client_verifies_a_receipt_offline_and_online() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn the_client_verifies_a_receipt_offline_and_online(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let (_, receipt) = approved(&app).await;
     let client = assent_client::Client::new(&app.base, &app.agent).unwrap();
     let jwks = client.jwks().await.unwrap();
@@ -250,9 +251,9 @@ async fn the_client_verifies_a_receipt_offline_and_online() {
     assert_eq!(again.status(), Some(409));
 }
 
-#[tokio::test]
-async fn pyjwt_verifies_a_receipt_against_the_jwks_and_refuses_a_tampered_one() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn pyjwt_verifies_a_receipt_against_the_jwks_and_refuses_a_tampered_one(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let (id, receipt) = approved(&app).await;
     let jwks_url = app.url("/.well-known/jwks.json");
     let args = args().to_string();

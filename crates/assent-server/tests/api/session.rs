@@ -9,6 +9,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::{TestApp, decode};
+use assent_testdb::{Backend, backends};
 
 /// A signed-in browser, as far as the server can tell: its cookie and CSRF token.
 struct Browser {
@@ -77,9 +78,9 @@ async fn call(
     decode(with_cookie(app, method, path, &browser.cookie, csrf, body).await).await
 }
 
-#[tokio::test]
-async fn signing_in_sets_an_http_only_strict_cookie_and_answers_the_csrf_token() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn signing_in_sets_an_http_only_strict_cookie_and_answers_the_csrf_token(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let browser = sign_in(&app, &app.approver).await;
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
         assert!(
@@ -130,9 +131,9 @@ async fn signing_in_sets_an_http_only_strict_cookie_and_answers_the_csrf_token()
     assert_ne!(again.csrf, browser.csrf);
 }
 
-#[tokio::test]
-async fn bad_sign_ins_are_refused_and_leave_no_session() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn bad_sign_ins_are_refused_and_leave_no_session(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let (status, body) = app
         .call(
             Method::POST,
@@ -174,9 +175,9 @@ async fn bad_sign_ins_are_refused_and_leave_no_session() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn cookie_state_changes_need_the_csrf_header() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn cookie_state_changes_need_the_csrf_header(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let browser = sign_in(&app, &app.approver).await;
     let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     let review = format!("/v1/approvals/{id}/reviews");
@@ -246,9 +247,9 @@ async fn cookie_state_changes_need_the_csrf_header() {
     assert_eq!(decided["decision"]["by"], json!(["bob"]));
 }
 
-#[tokio::test]
-async fn signing_out_ends_the_session_on_the_server() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn signing_out_ends_the_session_on_the_server(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let browser = sign_in(&app, &app.approver).await;
     let (status, _) = call(&app, Method::DELETE, "/v1/session", &browser, None, None).await;
     assert_eq!(
@@ -300,9 +301,9 @@ async fn signing_out_ends_the_session_on_the_server() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn revoking_the_token_ends_the_sessions_made_from_it() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn revoking_the_token_ends_the_sessions_made_from_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let browser = sign_in(&app, &app.approver).await;
     let bob = sign_in(&app, &app.approver2).await;
     let (status, _) = call(&app, Method::GET, "/v1/approvals", &browser, None, None).await;
@@ -318,9 +319,9 @@ async fn revoking_the_token_ends_the_sessions_made_from_it() {
     assert_eq!(status, StatusCode::OK, "other principals' sessions go on");
 }
 
-#[tokio::test]
-async fn sessions_end_after_session_ttl() {
-    let app = TestApp::spawn_configured(|c| c.session_ttl = Duration::from_secs(1)).await;
+#[backends]
+async fn sessions_end_after_session_ttl(backend: Backend) {
+    let app = TestApp::spawn_configured(backend, |c| c.session_ttl = Duration::from_secs(1)).await;
     let browser = sign_in(&app, &app.approver).await;
     assert!(
         browser.set_cookie.contains("Max-Age=1"),
@@ -334,9 +335,9 @@ async fn sessions_end_after_session_ttl() {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 }
 
-#[tokio::test]
-async fn an_https_public_url_marks_the_cookie_secure() {
-    let app = TestApp::spawn_configured(|c| {
+#[backends]
+async fn an_https_public_url_marks_the_cookie_secure(backend: Backend) {
+    let app = TestApp::spawn_configured(backend, |c| {
         c.public_url = Some("https://assent.example.com".into());
     })
     .await;
@@ -348,9 +349,9 @@ async fn an_https_public_url_marks_the_cookie_secure() {
     );
 }
 
-#[tokio::test]
-async fn the_event_stream_takes_the_cookie_and_websockets_do_not() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn the_event_stream_takes_the_cookie_and_websockets_do_not(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let browser = sign_in(&app, &app.approver).await;
     let mut stream = with_cookie(
         &app,
@@ -395,9 +396,9 @@ async fn the_event_stream_takes_the_cookie_and_websockets_do_not() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn an_approval_timeline_is_readable_by_whoever_may_read_the_approval() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn an_approval_timeline_is_readable_by_whoever_may_read_the_approval(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     app.create_id(&app.agent, json!({"action": "other"})).await;
     let (status, _) = app.review(&app.approver, &id, "approve").await;

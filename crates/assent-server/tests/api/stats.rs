@@ -4,15 +4,16 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
+use assent_testdb::{Backend, backends};
 
 async fn stats(app: &TestApp, token: &str, query: &str) -> (StatusCode, Value) {
     app.call(Method::GET, &format!("/v1/stats{query}"), token, None)
         .await
 }
 
-#[tokio::test]
-async fn counts_rates_and_breakdowns_match_what_happened() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn counts_rates_and_breakdowns_match_what_happened(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let approved = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     let rejected = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     app.create(&app.agent, json!({"action": "deploy"})).await;
@@ -71,9 +72,9 @@ async fn counts_rates_and_breakdowns_match_what_happened() {
     assert_eq!(s["truncated"], false);
 }
 
-#[tokio::test]
-async fn the_window_bounds_what_is_counted_but_not_the_pending_count() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn the_window_bounds_what_is_counted_but_not_the_pending_count(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     app.create(&app.agent, json!({"action": "deploy"})).await;
     let (status, s) = stats(&app, &app.admin, "?since=2099-01-01T00:00:00Z").await;
     assert_eq!(status, StatusCode::OK, "{s}");
@@ -95,9 +96,9 @@ async fn the_window_bounds_what_is_counted_but_not_the_pending_count() {
     assert_eq!((parse(until) - parse(since)).whole_days(), 30);
 }
 
-#[tokio::test]
-async fn agents_are_refused_and_bad_windows_are_named() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn agents_are_refused_and_bad_windows_are_named(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     assert_eq!(stats(&app, &app.agent, "").await.0, StatusCode::FORBIDDEN);
     assert_eq!(stats(&app, "", "").await.0, StatusCode::UNAUTHORIZED);
     for query in ["?since=yesterday-ish", "?since=1h&since=2h", "?until=1"] {
@@ -111,9 +112,9 @@ async fn agents_are_refused_and_bad_windows_are_named() {
     }
 }
 
-#[tokio::test]
-async fn stats_metrics_and_the_websocket_are_in_the_openapi_document() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn stats_metrics_and_the_websocket_are_in_the_openapi_document(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let (status, doc) = app.call(Method::GET, "/openapi.json", "", None).await;
     assert_eq!(status, StatusCode::OK);
     for (path, method) in [("/v1/stats", "get"), ("/metrics", "get"), ("/v1/ws", "get")] {

@@ -1,11 +1,11 @@
-//! `TestApp`: a running gateway in a temporary data dir, on the suite's
-//! backend (`crate::BACKEND`), with tokens for every role and typed helpers.
+//! `TestApp`: a running gateway in a temporary data dir, on the backend a
+//! test runs on, with tokens for every role and typed helpers.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use assent_server::{Config, Server};
-use assent_testdb::TestDb;
+use assent_testdb::{Backend, TestDb};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -45,20 +45,21 @@ pub fn config(dir: &Path, db: &TestDb) -> Config {
 }
 
 impl TestApp {
-    pub async fn spawn() -> TestApp {
-        TestApp::spawn_with(None, Box::new(|_| {})).await
+    pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::spawn_with(backend, None, Box::new(|_| {})).await
     }
 
     /// A gateway running the given policy file (kept at `<dir>/policy.toml`).
-    pub async fn spawn_with_policy(policy: &str) -> TestApp {
-        TestApp::spawn_with(Some(policy), Box::new(|_| {})).await
+    pub async fn spawn_with_policy(backend: Backend, policy: &str) -> TestApp {
+        TestApp::spawn_with(backend, Some(policy), Box::new(|_| {})).await
     }
 
     /// A gateway whose config `customize` adjusts (at every start).
     pub async fn spawn_configured(
+        backend: Backend,
         customize: impl Fn(&mut Config) + Send + Sync + 'static,
     ) -> TestApp {
-        TestApp::spawn_with(None, Box::new(customize)).await
+        TestApp::spawn_with(backend, None, Box::new(customize)).await
     }
 
     fn config(&self) -> Config {
@@ -67,12 +68,12 @@ impl TestApp {
         config
     }
 
-    async fn spawn_with(policy: Option<&str>, customize: Customize) -> TestApp {
+    async fn spawn_with(backend: Backend, policy: Option<&str>, customize: Customize) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         if let Some(text) = policy {
             std::fs::write(dir.path().join("policy.toml"), text).unwrap();
         }
-        let db = TestDb::create(crate::BACKEND, Some(dir.path())).await;
+        let db = TestDb::create(backend, Some(dir.path())).await;
         let mut app = TestApp {
             server: None,
             base: String::new(),

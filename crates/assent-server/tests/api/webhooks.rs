@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use crate::support::{TestApp, python_interop};
+use assent_testdb::{Backend, backends};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 /// How long a test waits for deliveries to settle.
@@ -184,11 +185,11 @@ async fn assert_all_delivered(app: &TestApp, receiver: &Receiver) {
     }
 }
 
-#[tokio::test]
-async fn every_event_arrives_although_the_receiver_fails_at_first() {
+#[backends]
+async fn every_event_arrives_although_the_receiver_fails_at_first(backend: Backend) {
     let receiver = Receiver::start(5).await;
     let url = receiver.url.clone();
-    let app = TestApp::spawn_configured(move |c| fast(c, vec![hook(&url, None)])).await;
+    let app = TestApp::spawn_configured(backend, move |c| fast(c, vec![hook(&url, None)])).await;
     some_activity(&app).await;
 
     let rows = settled(&app, |d| d.status == DeliveryStatus::Delivered).await;
@@ -220,15 +221,16 @@ async fn every_event_arrives_although_the_receiver_fails_at_first() {
     }
 }
 
-#[tokio::test]
-async fn deliveries_pending_across_a_restart_arrive_once_the_receiver_is_up() {
+#[backends]
+async fn deliveries_pending_across_a_restart_arrive_once_the_receiver_is_up(backend: Backend) {
     // A port nobody listens on yet: every attempt is refused.
     let parked = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr: SocketAddr = parked.local_addr().unwrap();
     drop(parked);
     let url = format!("http://{addr}/hook");
     let hooked = url.clone();
-    let mut app = TestApp::spawn_configured(move |c| fast(c, vec![hook(&hooked, None)])).await;
+    let mut app =
+        TestApp::spawn_configured(backend, move |c| fast(c, vec![hook(&hooked, None)])).await;
     some_activity(&app).await;
     settled(&app, |d| {
         d.attempts >= 1 && d.status == DeliveryStatus::Pending
@@ -245,8 +247,8 @@ async fn deliveries_pending_across_a_restart_arrive_once_the_receiver_is_up() {
     assert_all_delivered(&app, &receiver).await;
 }
 
-#[tokio::test]
-async fn the_filter_is_honoured_and_a_dead_receiver_ends_failed() {
+#[backends]
+async fn the_filter_is_honoured_and_a_dead_receiver_ends_failed(backend: Backend) {
     let approvals = Receiver::start(0).await;
     // Answers nothing before the request timeout, every time.
     let dead = Receiver::serve(
@@ -257,7 +259,7 @@ async fn the_filter_is_honoured_and_a_dead_receiver_ends_failed() {
     let filtered = hook(&approvals.url, Some(&["approval.approved"]));
     let unanswered = hook(&dead.url, None);
     let (filtered_id, dead_id) = (webhook_id(&filtered), webhook_id(&unanswered));
-    let app = TestApp::spawn_configured(move |c| {
+    let app = TestApp::spawn_configured(backend, move |c| {
         fast(c, vec![filtered.clone(), unanswered.clone()]);
         c.webhook_timeout = Duration::from_millis(200);
         c.webhook_retry_for = Duration::from_secs(2);
@@ -295,11 +297,11 @@ async fn the_filter_is_honoured_and_a_dead_receiver_ends_failed() {
     }
 }
 
-#[tokio::test]
-async fn the_standard_webhooks_library_verifies_our_signature() {
+#[backends]
+async fn the_standard_webhooks_library_verifies_our_signature(backend: Backend) {
     let receiver = Receiver::start(0).await;
     let url = receiver.url.clone();
-    let app = TestApp::spawn_configured(move |c| fast(c, vec![hook(&url, None)])).await;
+    let app = TestApp::spawn_configured(backend, move |c| fast(c, vec![hook(&url, None)])).await;
     settled(&app, |d| d.status == DeliveryStatus::Delivered).await;
     let request = receiver.delivered().remove(0);
 
@@ -344,11 +346,11 @@ async fn the_standard_webhooks_library_verifies_our_signature() {
     );
 }
 
-#[tokio::test]
-async fn payloads_link_to_the_console_page_of_their_approval() {
+#[backends]
+async fn payloads_link_to_the_console_page_of_their_approval(backend: Backend) {
     let receiver = Receiver::start(0).await;
     let url = receiver.url.clone();
-    let app = TestApp::spawn_configured(move |c| {
+    let app = TestApp::spawn_configured(backend, move |c| {
         fast(c, vec![hook(&url, None)]);
         c.public_url = Some("https://assent.example.com/".into());
     })

@@ -13,6 +13,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::support::{SHORT, TestApp, python_interop};
+use assent_testdb::{Backend, backends};
 
 const QUIET: Duration = Duration::from_millis(300);
 
@@ -127,9 +128,9 @@ impl Rpc {
     }
 }
 
-#[tokio::test]
-async fn the_upgrade_needs_a_valid_bearer_token() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn the_upgrade_needs_a_valid_bearer_token(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     for header in [None, Some("Bearer assent_not-a-token")] {
         let mut request = ws_url(&app).into_client_request().unwrap();
         if let Some(h) = header {
@@ -154,9 +155,9 @@ async fn the_upgrade_needs_a_valid_bearer_token() {
     assert_eq!(status, 400, "a plain GET is not an upgrade: {problem}");
 }
 
-#[tokio::test]
-async fn every_approval_method_works_over_one_connection() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn every_approval_method_works_over_one_connection(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let mut agent = Rpc::connect(&app, &app.agent).await;
     let mut approver = Rpc::connect(&app, &app.approver).await;
 
@@ -206,9 +207,11 @@ async fn every_approval_method_works_over_one_connection() {
     assert_eq!(own["items"].as_array().unwrap().len(), 2);
 }
 
-#[tokio::test]
-async fn a_wait_is_answered_when_another_connection_approves_and_blocks_nothing_else() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn a_wait_is_answered_when_another_connection_approves_and_blocks_nothing_else(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
     let mut agent = Rpc::connect(&app, &app.agent).await;
     let mut approver = Rpc::connect(&app, &app.approver).await;
     let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;
@@ -228,9 +231,9 @@ async fn a_wait_is_answered_when_another_connection_approves_and_blocks_nothing_
     assert_eq!(woken["result"]["status"], "approved");
 }
 
-#[tokio::test]
-async fn batches_answer_every_call_but_notifications() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn batches_answer_every_call_but_notifications(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let mut agent = Rpc::connect(&app, &app.agent).await;
     let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     let before = app.event_count().await;
@@ -266,9 +269,9 @@ async fn batches_answer_every_call_but_notifications() {
     );
 }
 
-#[tokio::test]
-async fn every_error_code_and_the_http_status_in_error_data() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn every_error_code_and_the_http_status_in_error_data(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let mut agent = Rpc::connect(&app, &app.agent).await;
 
     agent.send_text("{\"jsonrpc\": \"2.0\", ").await;
@@ -348,9 +351,11 @@ fn uuid() -> String {
     "0192f5c4-6f7a-7d3c-9a51-3c1f2b8e4d10".into()
 }
 
-#[tokio::test]
-async fn subscribe_after_sends_history_then_live_events_in_order_without_duplicates() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn subscribe_after_sends_history_then_live_events_in_order_without_duplicates(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
     let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;
     let before = app.event_count().await;
     let mut approver = Rpc::connect(&app, &app.approver).await;
@@ -394,9 +399,9 @@ async fn subscribe_after_sends_history_then_live_events_in_order_without_duplica
     assert!(approver.notification(QUIET).await.is_none());
 }
 
-#[tokio::test]
-async fn an_agents_subscription_sees_only_its_own_approvals() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn an_agents_subscription_sees_only_its_own_approvals(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let mut agent = Rpc::connect(&app, &app.agent).await;
     agent
         .call(
@@ -425,9 +430,9 @@ async fn an_agents_subscription_sees_only_its_own_approvals() {
     assert!(agent.notification(QUIET).await.is_none());
 }
 
-#[tokio::test]
-async fn a_python_websockets_client_runs_a_json_rpc_session() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn a_python_websockets_client_runs_a_json_rpc_session(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let Some(output) = python_interop(
         "ws_session.py",
         &["websockets"],
@@ -466,9 +471,9 @@ async fn a_python_websockets_client_runs_a_json_rpc_session() {
     assert_eq!(stored["status"], "approved");
 }
 
-#[tokio::test]
-async fn a_message_over_the_body_limit_ends_the_connection() {
-    let app = TestApp::spawn().await;
+#[backends]
+async fn a_message_over_the_body_limit_ends_the_connection(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let mut agent = Rpc::connect(&app, &app.agent).await;
     let big = "x".repeat(300 * 1024);
     let request = json!({"jsonrpc": "2.0", "id": 1, "method": "approvals.create",

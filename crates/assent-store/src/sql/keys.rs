@@ -7,7 +7,7 @@ use assent_domain::timestamp::{from_unix_millis, unix_millis};
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::writer::{Answer, Change, WriteCtx};
+use super::change::{Applied, Change, WriteCtx, refuse};
 use crate::{Redemption, SigningKey, StoreError};
 
 /// Makes `candidate` the active signing key unless there already is one,
@@ -20,7 +20,7 @@ pub(crate) struct EnsureSigningKey {
 impl Change for EnsureSigningKey {
     type Output = SigningKey;
 
-    async fn apply(self, ctx: &mut WriteCtx) -> Result<Answer<SigningKey>, StoreError> {
+    async fn apply(self, ctx: &mut WriteCtx) -> Applied<SigningKey> {
         let key = self.candidate;
         sqlx::query(
             "INSERT INTO signing_keys (kid, private_key, public_key, created_at, active) \
@@ -37,12 +37,12 @@ impl Change for EnsureSigningKey {
         )
         .fetch_one(&mut ctx.conn)
         .await?;
-        Ok(Ok(SigningKey {
+        Ok(SigningKey {
             kid: row.try_get("kid")?,
             private_key: row.try_get("private_key")?,
             public_key: row.try_get("public_key")?,
             created_at: from_unix_millis(row.try_get("created_at")?),
-        }))
+        })
     }
 }
 
@@ -55,7 +55,7 @@ pub(crate) struct RedeemReceipt {
 impl Change for RedeemReceipt {
     type Output = ();
 
-    async fn apply(self, ctx: &mut WriteCtx) -> Result<Answer<()>, StoreError> {
+    async fn apply(self, ctx: &mut WriteCtx) -> Applied<()> {
         let r = self.redemption;
         let inserted = sqlx::query(
             "INSERT INTO redeemed_receipts (jti, approval_id, redeemed_by, redeemed_at) \
@@ -68,10 +68,10 @@ impl Change for RedeemReceipt {
         .execute(&mut ctx.conn)
         .await?;
         if inserted.rows_affected() == 0 {
-            return Ok(Err(StoreError::Conflict(
+            return refuse(StoreError::Conflict(
                 "this receipt was already redeemed".into(),
-            )));
+            ));
         }
-        Ok(Ok(()))
+        Ok(())
     }
 }

@@ -1,5 +1,5 @@
 //! PostgreSQL only: one LISTEN connection per instance. Every NOTIFY and
-//! every reconnect asks the feed to catch up from the store, so commits made
+//! every reconnect asks for a catch-up from the store, so commits made
 //! by other instances reach this instance's waiters and streams.
 
 use std::sync::Arc;
@@ -8,12 +8,12 @@ use std::time::Duration;
 use sqlx::postgres::PgListener;
 
 use super::backend::{NOTIFY_CHANNEL, redact};
-use super::feed::Feed;
+use super::notices::Notices;
 
 /// Pause before reconnecting after the listener connection failed.
 const RETRY: Duration = Duration::from_millis(500);
 
-pub(crate) async fn listen(url: String, feed: Arc<Feed>) {
+pub(crate) async fn listen(url: String, notices: Arc<Notices>) {
     loop {
         match PgListener::connect(&url).await {
             Ok(mut listener) => {
@@ -22,10 +22,10 @@ pub(crate) async fn listen(url: String, feed: Arc<Feed>) {
                 } else {
                     tracing::debug!(url = %redact(&url), "listening for other instances' commits");
                     // Anything committed while not listening is read now.
-                    feed.wake();
+                    notices.wake();
                     loop {
                         match listener.try_recv().await {
-                            Ok(Some(_)) => feed.wake(),
+                            Ok(Some(_)) => notices.wake(),
                             // The connection dropped: reconnect from scratch,
                             // then catch up (see above).
                             Ok(None) => break,

@@ -1,32 +1,34 @@
 //! The SQL store: one implementation for SQLite (the zero-setup default)
 //! and PostgreSQL (several instances on one database), through `sqlx::Any`.
 //!
-//! Writes go through this instance's [`writer`] (group commit under the
-//! backend's write lock); reads use a pool and run beside it. [`backend`]
-//! holds everything that differs between the two databases.
+//! One file per resource (approvals, tokens, grants, events, outbox, keys,
+//! stats) holds its writes — [`change::Change`]s the [`writer`] runs with
+//! group commit under the backend's write lock — and its reads, which use a
+//! pool and run beside the writer. [`backend`] holds everything that differs
+//! between the two databases; [`notices`] publishes what each commit did.
 
+mod approvals;
 mod backend;
-mod changes;
-mod feed;
+mod change;
+mod events;
+mod grants;
 mod keys;
 mod listener;
+mod notices;
 mod outbox;
-mod reads;
-mod rows;
 mod sessions;
 mod statement;
 mod stats;
+mod tokens;
 mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use assent_domain::event::ChainHead;
-use assent_domain::timestamp::from_unix_millis;
-use assent_domain::timestamp::unix_millis;
 use assent_domain::{Approval, Event, Grant, NewEvent, Principal, ReviewRequest};
 use async_trait::async_trait;
-use sqlx::{AnyPool, Row};
+use sqlx::AnyPool;
 use time::OffsetDateTime;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
@@ -34,9 +36,7 @@ use uuid::Uuid;
 
 use self::backend::Backend;
 pub use self::backend::StoreOptions;
-use self::feed::Feed;
-use self::rows::{approval_from_doc, grant_columns, grant_from_row, token_columns, token_from_row};
-use self::statement::Statement;
+use self::notices::Notices;
 use self::writer::Writer;
 use crate::webhooks::{Delivery, DeliveryOutcome, DeliveryRecord, WebhookTarget};
 use crate::{
@@ -50,8 +50,8 @@ const CATCH_UP_RETRY: Duration = Duration::from_millis(500);
 pub struct SqlStore {
     readers: AnyPool,
     writer: Writer,
-    feed: Arc<Feed>,
-    /// The feed's catch-up task and (PostgreSQL) its listener; stopped with the store.
+    notices: Arc<Notices>,
+    /// The notices' catch-up task and (PostgreSQL) its listener; stopped with the store.
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -65,19 +65,19 @@ impl SqlStore {
         let mut head = ChainHead::default();
         backend.reload_head(&mut conn, &mut head).await?;
         let readers = backend.readers()?;
-        let feed = Feed::new(head.seq);
-        let mut tasks = vec![tokio::spawn(catch_up(feed.clone(), readers.clone()))];
+        let notices = Notices::new(head.seq);
+        let mut tasks = vec![tokio::spawn(catch_up(notices.clone(), readers.clone()))];
         if backend.is_postgres() {
             tasks.push(tokio::spawn(listener::listen(
                 backend.url().to_owned(),
-                feed.clone(),
+                notices.clone(),
             )));
         }
-        let writer = Writer::start(backend, conn, head, feed.clone());
+        let writer = Writer::start(backend, conn, head, notices.clone());
         Ok(SqlStore {
             readers,
             writer,
-            feed,
+            notices,
             tasks,
         })
     }
@@ -89,11 +89,11 @@ impl Drop for SqlStore {
     }
 }
 
-/// Runs the feed's catch-ups as they are asked for, retrying until each succeeds.
-async fn catch_up(feed: Arc<Feed>, readers: AnyPool) {
+/// Runs the catch-ups as they are asked for, retrying until each succeeds.
+async fn catch_up(notices: Arc<Notices>, readers: AnyPool) {
     loop {
-        feed.needed().await;
-        while let Err(error) = feed.catch_up(&readers).await {
+        notices.needed().await;
+        while let Err(error) = notices.catch_up(&readers).await {
             tracing::warn!(%error, "catching up with the store failed; retrying");
             tokio::time::sleep(CATCH_UP_RETRY).await;
         }
@@ -107,58 +107,19 @@ impl Store for SqlStore {
         approval: Approval,
         idempotency: Option<IdempotencyKey>,
     ) -> Result<CreateOutcome, StoreError> {
-        self.writer
-            .submit(changes::CreateApproval {
-                approval,
-                idempotency,
-            })
-            .await
+        let change = approvals::CreateApproval {
+            approval,
+            idempotency,
+        };
+        self.writer.submit(change).await
     }
 
     async fn get_approval(&self, id: Uuid) -> Result<Option<Approval>, StoreError> {
-        reads::approval(&self.readers, id).await
+        approvals::get(&self.readers, id).await
     }
 
     async fn list_approvals(&self, filter: &ApprovalFilter) -> Result<ApprovalPage, StoreError> {
-        let mut q = Statement::new("SELECT a.id, a.doc FROM approvals a WHERE 1 = 1");
-        if let Some(status) = filter.status {
-            q.push(" AND a.status = ").bind(status.as_str());
-        }
-        for (column, value) in [
-            ("action", &filter.action),
-            ("requester", &filter.requester),
-            ("session_id", &filter.session_id),
-            ("run_id", &filter.run_id),
-        ] {
-            if let Some(value) = value {
-                q.push(format_args!(" AND a.{column} = "))
-                    .bind(value.clone());
-            }
-        }
-        for (key, value) in &filter.labels {
-            q.push(" AND EXISTS (SELECT 1 FROM approval_labels l WHERE l.approval_id = a.id AND l.key = ")
-                .bind(key.clone())
-                .push(" AND l.value = ")
-                .bind(value.clone())
-                .push(")");
-        }
-        if let Some(before) = filter.before {
-            q.push(" AND a.id < ").bind(before.to_string());
-        }
-        q.push(" ORDER BY a.id DESC LIMIT ")
-            .bind(i64::from(filter.limit) + 1);
-        let rows = q.query()?.fetch_all(&self.readers).await?;
-        let mut items = rows
-            .iter()
-            .map(|row| approval_from_doc(&row.try_get::<String, _>("doc")?))
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = if items.len() > filter.limit as usize {
-            items.truncate(filter.limit as usize);
-            items.last().map(|a| a.id)
-        } else {
-            None
-        };
-        Ok(ApprovalPage { items, next })
+        approvals::list(&self.readers, filter).await
     }
 
     async fn review(
@@ -168,14 +129,13 @@ impl Store for SqlStore {
         review: ReviewRequest,
         now: OffsetDateTime,
     ) -> Result<Approval, StoreError> {
-        self.writer
-            .submit(changes::Review {
-                id,
-                reviewer,
-                review,
-                now,
-            })
-            .await
+        let change = approvals::Review {
+            id,
+            reviewer,
+            review,
+            now,
+        };
+        self.writer.submit(change).await
     }
 
     async fn cancel(
@@ -185,14 +145,13 @@ impl Store for SqlStore {
         reason: Option<String>,
         now: OffsetDateTime,
     ) -> Result<Approval, StoreError> {
-        self.writer
-            .submit(changes::Cancel {
-                id,
-                by,
-                reason,
-                now,
-            })
-            .await
+        let change = approvals::Cancel {
+            id,
+            by,
+            reason,
+            now,
+        };
+        self.writer.submit(change).await
     }
 
     async fn expire_due(
@@ -200,7 +159,9 @@ impl Store for SqlStore {
         now: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<Approval>, StoreError> {
-        self.writer.submit(changes::ExpireDue { now, limit }).await
+        self.writer
+            .submit(approvals::ExpireDue { now, limit })
+            .await
     }
 
     async fn escalate_due(
@@ -209,21 +170,12 @@ impl Store for SqlStore {
         limit: u32,
     ) -> Result<Vec<Approval>, StoreError> {
         self.writer
-            .submit(changes::EscalateDue { now, limit })
+            .submit(approvals::EscalateDue { now, limit })
             .await
     }
 
     async fn next_deadline(&self) -> Result<Option<OffsetDateTime>, StoreError> {
-        // Each MIN is one probe of its partial index.
-        let ms: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(due) FROM (\
-               SELECT MIN(expires_at) AS due FROM approvals WHERE status = 'pending' \
-               UNION ALL \
-               SELECT MIN(escalate_at) FROM approvals WHERE status = 'pending' AND escalate_at IS NOT NULL) AS deadlines",
-        )
-        .fetch_one(&self.readers)
-        .await?;
-        Ok(ms.map(from_unix_millis))
+        approvals::next_deadline(&self.readers).await
     }
 
     async fn create_token(
@@ -231,32 +183,15 @@ impl Store for SqlStore {
         token: NewToken,
         now: OffsetDateTime,
     ) -> Result<TokenRecord, StoreError> {
-        self.writer
-            .submit(changes::CreateToken { token, now })
-            .await
+        self.writer.submit(tokens::CreateToken { token, now }).await
     }
 
     async fn token_by_hash(&self, token_sha256: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            token_columns!(),
-            " FROM tokens WHERE token_sha256 = $1"
-        ))
-        .bind(token_sha256)
-        .fetch_optional(&self.readers)
-        .await?;
-        row.as_ref().map(token_from_row).transpose()
+        tokens::by_hash(&self.readers, token_sha256).await
     }
 
     async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            token_columns!(),
-            " FROM tokens ORDER BY name"
-        ))
-        .fetch_all(&self.readers)
-        .await?;
-        rows.iter().map(token_from_row).collect()
+        tokens::list(&self.readers).await
     }
 
     async fn revoke_token(
@@ -265,7 +200,7 @@ impl Store for SqlStore {
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let change = changes::RevokeToken {
+        let change = tokens::RevokeToken {
             name: name.to_owned(),
             actor: actor.to_owned(),
             now,
@@ -278,28 +213,11 @@ impl Store for SqlStore {
         now: OffsetDateTime,
         created_by: Option<&str>,
     ) -> Result<Vec<Grant>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            grant_columns!(),
-            " FROM grants WHERE expires_at > $1 AND ($2 IS NULL OR created_by = $2) ORDER BY created_at DESC, id DESC"
-        ))
-        .bind(unix_millis(now))
-        .bind(created_by)
-        .fetch_all(&self.readers)
-        .await?;
-        rows.iter().map(grant_from_row).collect()
+        grants::list(&self.readers, now, created_by).await
     }
 
     async fn get_grant(&self, id: Uuid) -> Result<Option<Grant>, StoreError> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            grant_columns!(),
-            " FROM grants WHERE id = $1"
-        ))
-        .bind(id.to_string())
-        .fetch_optional(&self.readers)
-        .await?;
-        row.as_ref().map(grant_from_row).transpose()
+        grants::get(&self.readers, id).await
     }
 
     async fn matching_grant(
@@ -309,16 +227,7 @@ impl Store for SqlStore {
         session_id: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Option<Grant>, StoreError> {
-        let row = changes::matching_grant_query(action, args_sha256, session_id, unix_millis(now))
-            .fetch_optional(&self.readers)
-            .await?;
-        row.as_ref().map(grant_from_row).transpose()
-    }
-
-    async fn record_event(&self, event: NewEvent, now: OffsetDateTime) -> Result<(), StoreError> {
-        self.writer
-            .submit(changes::RecordEvent { event, now })
-            .await
+        grants::matching(&self.readers, action, args_sha256, session_id, now).await
     }
 
     async fn revoke_grant(
@@ -327,21 +236,24 @@ impl Store for SqlStore {
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        self.writer
-            .submit(changes::RevokeGrant {
-                id,
-                actor: actor.to_owned(),
-                now,
-            })
-            .await
+        let change = grants::RevokeGrant {
+            id,
+            actor: actor.to_owned(),
+            now,
+        };
+        self.writer.submit(change).await
+    }
+
+    async fn record_event(&self, event: NewEvent, now: OffsetDateTime) -> Result<(), StoreError> {
+        self.writer.submit(events::RecordEvent { event, now }).await
     }
 
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
-        reads::events_after(&self.readers, after, limit).await
+        events::after(&self.readers, after, limit).await
     }
 
     async fn approval_events(&self, id: Uuid) -> Result<Vec<Event>, StoreError> {
-        reads::approval_events(&self.readers, id).await
+        events::of_approval(&self.readers, id).await
     }
 
     async fn create_session(&self, session: Session) -> Result<(), StoreError> {
@@ -428,6 +340,6 @@ impl Store for SqlStore {
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Arc<Committed>> {
-        self.feed.subscribe()
+        self.notices.subscribe()
     }
 }

@@ -12,60 +12,49 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row};
 use time::OffsetDateTime;
 
-use super::rows::{event_columns, event_from_row};
+use super::change::{Applied, Change, WriteCtx, refuse};
+use super::events::{event_columns, event_from_row};
 use super::statement::Statement;
-use super::writer::{Answer, Change, WriteCtx};
 use crate::StoreError;
 use crate::webhooks::{Delivery, DeliveryOutcome, DeliveryRecord, DeliveryStatus, WebhookTarget};
 
 /// Delivery rows written per INSERT statement (4 bound values each).
 const ROWS_PER_STATEMENT: usize = 500;
 
-/// The webhooks the writer fans committed events out to.
-#[derive(Default)]
-pub(crate) struct Outbox {
-    targets: Vec<WebhookTarget>,
-}
-
-impl Outbox {
-    /// Inserts one pending delivery per (event, webhook that wants it), due
-    /// at once. Runs inside the transaction that inserts the events.
-    pub async fn enqueue(
-        &self,
-        conn: &mut AnyConnection,
-        events: &[Event],
-    ) -> Result<(), sqlx::Error> {
-        if self.targets.is_empty() {
-            return Ok(());
+/// Inserts one pending delivery per (event, webhook in `targets` that wants
+/// it), due at once. Runs inside the transaction that inserts the events.
+pub(crate) async fn enqueue(
+    conn: &mut AnyConnection,
+    targets: &[WebhookTarget],
+    events: &[Event],
+) -> Result<(), sqlx::Error> {
+    let rows: Vec<(&str, i64, i64)> = events
+        .iter()
+        .flat_map(|e| {
+            targets
+                .iter()
+                .filter(|t| t.wants(e.kind))
+                .map(|t| (t.id.as_str(), e.seq, unix_millis(e.at)))
+        })
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut q = Statement::new(
+            "INSERT INTO webhook_deliveries (webhook_id, event_seq, next_attempt_at, status) VALUES ",
+        );
+        for (i, (webhook, seq, due)) in chunk.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" })
+                .bind(*webhook)
+                .push(", ")
+                .bind(*seq)
+                .push(", ")
+                .bind(*due)
+                .push(", ")
+                .bind(DeliveryStatus::Pending.as_str())
+                .push(")");
         }
-        let rows: Vec<(&str, i64, i64)> = events
-            .iter()
-            .flat_map(|e| {
-                self.targets
-                    .iter()
-                    .filter(|t| t.wants(e.kind))
-                    .map(|t| (t.id.as_str(), e.seq, unix_millis(e.at)))
-            })
-            .collect();
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            let mut q = Statement::new(
-                "INSERT INTO webhook_deliveries (webhook_id, event_seq, next_attempt_at, status) VALUES ",
-            );
-            for (i, (webhook, seq, due)) in chunk.iter().enumerate() {
-                q.push(if i == 0 { "(" } else { ", (" })
-                    .bind(*webhook)
-                    .push(", ")
-                    .bind(*seq)
-                    .push(", ")
-                    .bind(*due)
-                    .push(", ")
-                    .bind(DeliveryStatus::Pending.as_str())
-                    .push(")");
-            }
-            q.query()?.execute(&mut *conn).await?;
-        }
-        Ok(())
+        q.query()?.execute(&mut *conn).await?;
     }
+    Ok(())
 }
 
 /// Replaces the webhooks events are fanned out to. Events committed in the
@@ -78,9 +67,9 @@ pub(crate) struct SetTargets {
 impl Change for SetTargets {
     type Output = ();
 
-    async fn apply(self, ctx: &mut WriteCtx) -> Result<Answer<()>, StoreError> {
-        ctx.outbox.targets = self.targets;
-        Ok(Ok(()))
+    async fn apply(self, ctx: &mut WriteCtx) -> Applied<()> {
+        ctx.webhook_targets = self.targets;
+        Ok(())
     }
 }
 
@@ -95,7 +84,7 @@ pub(crate) struct Claim {
 impl Change for Claim {
     type Output = Vec<Delivery>;
 
-    async fn apply(self, ctx: &mut WriteCtx) -> Result<Answer<Vec<Delivery>>, StoreError> {
+    async fn apply(self, ctx: &mut WriteCtx) -> Applied<Vec<Delivery>> {
         // The one place deliveries are claimed.
         let claimed = sqlx::query(AssertSqlSafe(format!(
             "UPDATE webhook_deliveries SET locked_until = $1 WHERE id IN (\
@@ -129,7 +118,7 @@ impl Change for Claim {
                 event: event_from_row(&event)?,
             });
         }
-        Ok(Ok(deliveries))
+        Ok(deliveries)
     }
 }
 
@@ -144,7 +133,7 @@ pub(crate) struct Settle {
 impl Change for Settle {
     type Output = ();
 
-    async fn apply(self, ctx: &mut WriteCtx) -> Result<Answer<()>, StoreError> {
+    async fn apply(self, ctx: &mut WriteCtx) -> Applied<()> {
         let now = unix_millis(self.now);
         let query = match &self.outcome {
             DeliveryOutcome::Delivered => sqlx::query(
@@ -185,9 +174,9 @@ impl Change for Settle {
         };
         let updated = query.execute(&mut ctx.conn).await?;
         if updated.rows_affected() != 1 {
-            return Ok(Err(StoreError::NotFound));
+            return refuse(StoreError::NotFound);
         }
-        Ok(Ok(()))
+        Ok(())
     }
 }
 

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use sqlx::{AnyPool, Row};
 use time::OffsetDateTime;
 
-use super::writer::{Answer, Change, WriteCtx};
+use super::change::{Applied, Change, WriteCtx, refuse};
 use crate::{Session, StoreError};
 
 pub(crate) struct CreateSession {
@@ -18,7 +18,7 @@ pub(crate) struct CreateSession {
 impl Change for CreateSession {
     type Output = ();
 
-    async fn apply(self, ctx: &mut WriteCtx) -> Result<Answer<()>, StoreError> {
+    async fn apply(self, ctx: &mut WriteCtx) -> Applied<()> {
         let s = self.session;
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(unix_millis(s.created_at))
@@ -35,7 +35,7 @@ impl Change for CreateSession {
         .bind(unix_millis(s.expires_at))
         .execute(&mut ctx.conn)
         .await?;
-        Ok(Ok(()))
+        Ok(())
     }
 }
 
@@ -48,15 +48,15 @@ pub(crate) struct DeleteSession {
 impl Change for DeleteSession {
     type Output = ();
 
-    async fn apply(self, ctx: &mut WriteCtx) -> Result<Answer<()>, StoreError> {
+    async fn apply(self, ctx: &mut WriteCtx) -> Applied<()> {
         let deleted = sqlx::query("DELETE FROM sessions WHERE id_sha256 = $1")
             .bind(&self.id_sha256)
             .execute(&mut ctx.conn)
             .await?;
         if deleted.rows_affected() == 0 {
-            return Ok(Err(StoreError::NotFound));
+            return refuse(StoreError::NotFound);
         }
-        Ok(Ok(()))
+        Ok(())
     }
 }
 

@@ -6,7 +6,7 @@ use sqlx::AnyPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::rows::approval_from_doc;
+use super::approvals;
 use crate::{StatsSample, StoreError};
 
 pub async fn sample(
@@ -33,7 +33,7 @@ pub async fn sample(
         approvals = docs
             .iter()
             .take(limit as usize)
-            .map(|doc| approval_from_doc(doc))
+            .map(|doc| approvals::from_doc(doc))
             .collect::<Result<_, _>>()?;
     }
     Ok(StatsSample {

@@ -8,84 +8,30 @@
 //! chain linear across instances while reads run in parallel. A connection
 //! that failed is replaced before the next batch.
 //!
-//! A change answers its caller with an [`Answer`] — a result or a refusal.
-//! A refusal is decided before the change writes anything it does not mean
-//! to commit, so refused and accepted changes share the batch without
-//! savepoints. A database failure fails the whole batch: it is rolled back
-//! and every caller in it gets the error. Events are buffered and written
-//! with one multi-row INSERT per batch, together with their webhook deliveries. Replies go out only after COMMIT
-//! returns, so a 2xx answer means the change is durable.
+//! Each change answers its caller (see [`super::change`]). A database
+//! failure fails the whole batch: it is rolled back and every caller in it
+//! gets the error. Events are buffered and written with one multi-row INSERT
+//! per batch, together with their webhook deliveries. Replies go out only
+//! after COMMIT returns, so a 2xx answer means the change is durable.
 
 use std::mem;
 use std::sync::Arc;
 
 use assent_domain::event::ChainHead;
-use assent_domain::{Approval, NewEvent};
 use async_trait::async_trait;
 use sqlx::{AnyConnection, Connection};
-use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 use super::backend::Backend;
-use super::feed::Feed;
-use super::outbox::Outbox;
+use super::change::{Change, ChangeError, WriteCtx};
+use super::notices::Notices;
+use super::{events, outbox};
 use crate::{Committed, StoreError};
 
 /// Most changes one transaction takes; bounds the latency a batch adds.
 const MAX_BATCH: usize = 512;
 /// Changes waiting for the writer before callers wait for room.
 const QUEUE_DEPTH: usize = 8_192;
-
-/// Events written per INSERT statement (8 bound values each).
-const EVENTS_PER_STATEMENT: usize = 500;
-
-/// The writer's state, handed to each change in turn.
-pub(crate) struct WriteCtx {
-    pub conn: AnyConnection,
-    head: ChainHead,
-    committed: Committed,
-    /// Where committed events fan out to as webhook deliveries.
-    pub(super) outbox: Outbox,
-    /// Appended to the SELECT that picks rows to expire, escalate or
-    /// deliver: `FOR UPDATE SKIP LOCKED` on PostgreSQL, so instances never
-    /// pick the same row (SQLite has one writer and needs nothing).
-    pub claim: &'static str,
-}
-
-impl WriteCtx {
-    /// Appends an event at the end of the chain; it is written with the batch.
-    pub fn append(&mut self, new: NewEvent, at: OffsetDateTime) {
-        let event = self.head.append(new, at);
-        self.committed.events.push(event);
-    }
-
-    /// Records that this change decided an approval (its waiters wake after commit).
-    pub fn decided(&mut self, approval: &Approval) {
-        self.committed.decided.push(approval.clone());
-    }
-
-    async fn flush_events(&mut self) -> Result<(), sqlx::Error> {
-        for chunk in self.committed.events.chunks(EVENTS_PER_STATEMENT) {
-            super::rows::insert_events(&mut self.conn, chunk).await?;
-        }
-        self.outbox
-            .enqueue(&mut self.conn, &self.committed.events)
-            .await
-    }
-}
-
-/// What a change tells its caller: its result, or why it was refused
-/// (`NotFound`, `Conflict`, `Lifecycle`, `IdempotencyMismatch`).
-pub(crate) type Answer<T> = Result<T, StoreError>;
-
-/// One change to the store, run by the writer inside the batch transaction.
-/// `Err` means the database failed (or held data that does not decode) and
-/// fails the whole batch.
-#[async_trait]
-pub(crate) trait Change: Send + 'static {
-    type Output: Send + 'static;
-    async fn apply(self, ctx: &mut WriteCtx) -> Result<Answer<Self::Output>, StoreError>;
-}
 
 type Reply = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
@@ -101,28 +47,30 @@ trait Queued: Send {
 
 struct WithReply<C: Change> {
     change: C,
-    reply: oneshot::Sender<Answer<C::Output>>,
+    reply: oneshot::Sender<Result<C::Output, StoreError>>,
 }
 
 #[async_trait]
 impl<C: Change> Queued for WithReply<C> {
     async fn run(self: Box<Self>, ctx: &mut WriteCtx) -> (Reply, Option<StoreError>) {
         let WithReply { change, reply } = *self;
-        match change.apply(ctx).await {
-            Ok(answer) => (
-                Box::new(move |batch: Result<(), StoreError>| drop(reply.send(batch.and(answer)))),
-                None,
-            ),
-            Err(error) => {
+        let answer = match change.apply(ctx).await {
+            Ok(output) => Ok(output),
+            Err(ChangeError::Refused(refusal)) => Err(refusal),
+            Err(ChangeError::Failed(error)) => {
                 let own = error.clone();
-                (
+                return (
                     Box::new(move |batch: Result<(), StoreError>| {
                         drop(reply.send(Err(batch.err().unwrap_or(own))))
                     }),
                     Some(error),
-                )
+                );
             }
-        }
+        };
+        (
+            Box::new(move |batch: Result<(), StoreError>| drop(reply.send(batch.and(answer)))),
+            None,
+        )
     }
 
     fn fail(self: Box<Self>, error: StoreError) {
@@ -138,27 +86,27 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Starts the writer task on `conn`, whose chain ends at `head`; it
-    /// publishes each commit to `feed`.
+    /// publishes each commit to `notices`.
     pub fn start(
         backend: Backend,
         conn: AnyConnection,
         head: ChainHead,
-        feed: Arc<Feed>,
+        notices: Arc<Notices>,
     ) -> Writer {
         let (queue, rx) = mpsc::channel(QUEUE_DEPTH);
         let ctx = WriteCtx {
             conn,
             head,
             committed: Committed::default(),
-            outbox: Outbox::default(),
+            webhook_targets: Vec::new(),
             claim: backend.claim_clause(),
         };
-        tokio::spawn(run(backend, ctx, rx, feed));
+        tokio::spawn(run(backend, ctx, rx, notices));
         Writer { queue }
     }
 
     /// Queues a change and waits until it is committed (or refused).
-    pub async fn submit<C: Change>(&self, change: C) -> Answer<C::Output> {
+    pub async fn submit<C: Change>(&self, change: C) -> Result<C::Output, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Box::new(WithReply { change, reply }))
@@ -174,7 +122,7 @@ async fn run(
     backend: Backend,
     mut ctx: WriteCtx,
     mut rx: mpsc::Receiver<Box<dyn Queued>>,
-    feed: Arc<Feed>,
+    notices: Arc<Notices>,
 ) {
     let mut batch: Vec<Box<dyn Queued>> = Vec::with_capacity(MAX_BATCH);
     // Set when the connection failed so badly it could not roll back.
@@ -213,7 +161,7 @@ async fn run(
         match outcome {
             Ok(()) => {
                 if !committed.is_empty() {
-                    feed.publish_local(committed);
+                    notices.publish_local(committed);
                 }
                 replies.into_iter().for_each(|reply| reply(Ok(())));
             }
@@ -233,8 +181,11 @@ async fn run(
     let _ = ctx.conn.close().await;
 }
 
+/// Writes the batch's events and their webhook deliveries, tells other
+/// instances, and commits.
 async fn commit(backend: &Backend, ctx: &mut WriteCtx) -> Result<(), StoreError> {
-    ctx.flush_events().await?;
+    events::insert(&mut ctx.conn, &ctx.committed.events).await?;
+    outbox::enqueue(&mut ctx.conn, &ctx.webhook_targets, &ctx.committed.events).await?;
     if let Some(last) = ctx.committed.events.last() {
         backend.announce(&mut ctx.conn, last.seq).await?;
     }

@@ -1,0 +1,195 @@
+//! Grants: remembered decisions that answer later requests without a
+//! person. Made by the decision that leaves them (in its batch), matched
+//! against every new pending approval, listed and revoked.
+
+use assent_domain::grant::{self, SESSION_QUIET};
+use assent_domain::timestamp::{from_unix_millis, unix_millis};
+use assent_domain::{Approval, Grant, GrantEffect};
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::change::{Applied, Change, WriteCtx, refuse};
+use crate::StoreError;
+
+/// The columns [`grant_from_row`] reads, for `concat!` into static SQL.
+macro_rules! grant_columns {
+    () => {
+        "id, effect, action, args_sha256, session_id, expires_at, approval_id, created_by, created_at"
+    };
+}
+
+fn uuid_column(row: &AnyRow, column: &str) -> Result<Uuid, StoreError> {
+    let text: String = row.try_get(column)?;
+    Uuid::parse_str(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+fn grant_from_row(row: &AnyRow) -> Result<Grant, StoreError> {
+    let effect: String = row.try_get("effect")?;
+    Ok(Grant {
+        id: uuid_column(row, "id")?,
+        effect: GrantEffect::parse(&effect)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown grant effect {effect}")))?,
+        action: row.try_get("action")?,
+        args_sha256: row.try_get("args_sha256")?,
+        session_id: row.try_get("session_id")?,
+        expires_at: from_unix_millis(row.try_get("expires_at")?),
+        approval_id: uuid_column(row, "approval_id")?,
+        created_by: row.try_get("created_by")?,
+        created_at: from_unix_millis(row.try_get("created_at")?),
+    })
+}
+
+async fn insert(conn: &mut AnyConnection, g: &Grant) -> Result<(), StoreError> {
+    sqlx::query(concat!(
+        "INSERT INTO grants (",
+        grant_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ))
+    .bind(g.id.to_string())
+    .bind(g.effect.as_str())
+    .bind(&g.action)
+    .bind(&g.args_sha256)
+    .bind(&g.session_id)
+    .bind(unix_millis(g.expires_at))
+    .bind(g.approval_id.to_string())
+    .bind(&g.created_by)
+    .bind(unix_millis(g.created_at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The live grant answering a request, deny grants first.
+fn matching_query<'q>(
+    action: &'q str,
+    args_sha256: &'q str,
+    session_id: Option<&'q str>,
+    now_ms: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(concat!(
+        "SELECT ",
+        grant_columns!(),
+        " FROM grants WHERE action = $1 AND expires_at > $2",
+        " AND (args_sha256 IS NULL OR args_sha256 = $3) AND (session_id IS NULL OR session_id = $4)",
+        " ORDER BY CASE effect WHEN 'deny' THEN 0 ELSE 1 END, created_at LIMIT 1"
+    ))
+    .bind(action)
+    .bind(now_ms)
+    .bind(args_sha256)
+    .bind(session_id)
+}
+
+/// The live grant that would answer a request now, changing nothing.
+pub(crate) async fn matching(
+    readers: &AnyPool,
+    action: &str,
+    args_sha256: &str,
+    session_id: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Option<Grant>, StoreError> {
+    let row = matching_query(action, args_sha256, session_id, unix_millis(now))
+        .fetch_optional(readers)
+        .await?;
+    row.as_ref().map(grant_from_row).transpose()
+}
+
+/// The live grant that answers a new request, deny grants first. Any new
+/// approval in a session keeps that session's grants alive: they end when
+/// the session has been quiet for [`SESSION_QUIET`].
+pub(crate) async fn answering(
+    ctx: &mut WriteCtx,
+    a: &Approval,
+) -> Result<Option<Grant>, StoreError> {
+    let now = unix_millis(a.created_at);
+    if let Some(session) = &a.session_id {
+        sqlx::query("UPDATE grants SET expires_at = $1 WHERE session_id = $2 AND expires_at > $3")
+            .bind(unix_millis(a.created_at + SESSION_QUIET))
+            .bind(session)
+            .bind(now)
+            .execute(&mut ctx.conn)
+            .await?;
+    }
+    let hash = grant::args_sha256(&a.args);
+    let row = matching_query(&a.action, &hash, a.session_id.as_deref(), now)
+        .fetch_optional(&mut ctx.conn)
+        .await?;
+    row.as_ref().map(grant_from_row).transpose()
+}
+
+/// Stores the grant a decision leaves behind, if any.
+pub(crate) async fn remember_decision(
+    ctx: &mut WriteCtx,
+    approval: &Approval,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    if let Some(g) = grant::from_decision(approval, Uuid::now_v7(), now) {
+        insert(&mut ctx.conn, &g).await?;
+        ctx.append(g.created_event(), now);
+    }
+    Ok(())
+}
+
+/// Live grants (not expired at `now`), newest first; only those made by
+/// `created_by` when given.
+pub(crate) async fn list(
+    readers: &AnyPool,
+    now: OffsetDateTime,
+    created_by: Option<&str>,
+) -> Result<Vec<Grant>, StoreError> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        grant_columns!(),
+        " FROM grants WHERE expires_at > $1 AND ($2 IS NULL OR created_by = $2) ORDER BY created_at DESC, id DESC"
+    ))
+    .bind(unix_millis(now))
+    .bind(created_by)
+    .fetch_all(readers)
+    .await?;
+    rows.iter().map(grant_from_row).collect()
+}
+
+pub(crate) async fn get(readers: &AnyPool, id: Uuid) -> Result<Option<Grant>, StoreError> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        grant_columns!(),
+        " FROM grants WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(readers)
+    .await?;
+    row.as_ref().map(grant_from_row).transpose()
+}
+
+pub(crate) struct RevokeGrant {
+    pub id: Uuid,
+    pub actor: String,
+    pub now: OffsetDateTime,
+}
+
+#[async_trait]
+impl Change for RevokeGrant {
+    type Output = ();
+
+    async fn apply(self, ctx: &mut WriteCtx) -> Applied<()> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            grant_columns!(),
+            " FROM grants WHERE id = $1"
+        ))
+        .bind(self.id.to_string())
+        .fetch_optional(&mut ctx.conn)
+        .await?;
+        let Some(grant) = row.as_ref().map(grant_from_row).transpose()? else {
+            return refuse(StoreError::NotFound);
+        };
+        sqlx::query("DELETE FROM grants WHERE id = $1")
+            .bind(self.id.to_string())
+            .execute(&mut ctx.conn)
+            .await?;
+        ctx.append(grant.revoked_event(&self.actor), self.now);
+        Ok(())
+    }
+}
