@@ -271,11 +271,6 @@ impl Config {
         base.trim_end_matches('/').to_owned()
     }
 
-    /// The console page of one approval (its deep link).
-    pub fn approval_link(&self, id: impl std::fmt::Display) -> String {
-        approval_link(&self.public_base(), id)
-    }
-
     /// Whether the session cookie is marked `Secure`: the gateway is
     /// reached over https.
     pub fn cookie_secure(&self) -> bool {
@@ -326,11 +321,6 @@ impl Config {
             max: self.max_timeout,
         }
     }
-}
-
-/// The console page of approval `id` on the gateway at `base` (no trailing `/`).
-pub fn approval_link(base: &str, id: impl std::fmt::Display) -> String {
-    format!("{base}/#/approvals/{id}")
 }
 
 /// The longest `session_ttl` accepted.
@@ -459,10 +449,7 @@ mod tests {
             load("public_url = \"https://assent.example.com/\"\nsession_ttl = \"2h\"\n").unwrap();
         assert_eq!(config.session_ttl, Duration::from_secs(7200));
         assert!(config.cookie_secure());
-        assert_eq!(
-            config.approval_link("abc"),
-            "https://assent.example.com/#/approvals/abc"
-        );
+        assert_eq!(config.public_base(), "https://assent.example.com");
         for bad in ["ftp://x", "https://x/?q=1", "not a url"] {
             let err = load(&format!("public_url = \"{bad}\"\n")).unwrap_err();
             assert!(err.contains("public_url"), "{err}");

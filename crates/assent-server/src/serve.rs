@@ -131,8 +131,13 @@ impl Server {
         config.resolve_public_url(addr);
         let console_url = format!("{}/", config.public_base());
         let sender = Arc::new(
-            Sender::new(store.clone(), hooks, config.webhook_delivery(), &config)
-                .map_err(ServeError::Config)?,
+            Sender::new(
+                store.clone(),
+                hooks,
+                config.webhook_delivery(),
+                config.public_base(),
+            )
+            .map_err(ServeError::Config)?,
         );
 
         let shutdown = CancellationToken::new();

@@ -66,7 +66,7 @@ impl Sender {
         store: Arc<dyn Store>,
         hooks: Vec<Webhook>,
         settings: DeliverySettings,
-        config: &crate::Config,
+        console_base: String,
     ) -> Result<Sender, String> {
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
@@ -78,9 +78,7 @@ impl Sender {
             .map_err(|e| format!("webhook HTTP client: {e}"))?;
         Ok(Sender {
             store,
-            links: ConsoleLinks {
-                base: config.public_base(),
-            },
+            links: ConsoleLinks { base: console_base },
             hooks: hooks.into_iter().map(|h| (h.id.clone(), h)).collect(),
             http,
             settings,
@@ -248,7 +246,7 @@ impl ConsoleLinks {
         if let (Some(id), Some(fields)) = (event.approval_id, body.as_object_mut()) {
             fields.insert(
                 "console_url".into(),
-                crate::config::approval_link(&self.base, id).into(),
+                format!("{}/#/approvals/{id}", self.base).into(),
             );
         }
         serde_json::to_vec(&body).map_err(|e| e.to_string())
