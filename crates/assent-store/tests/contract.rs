@@ -606,8 +606,6 @@ async fn an_approvals_events_are_its_timeline(backend: Backend) {
     );
 }
 
-/// Runs each contract test once per backend.
-
 #[cfg(not(postgres_suite))]
 #[test]
 fn postgres_suite_skipped() {
