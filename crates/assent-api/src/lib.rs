@@ -10,16 +10,18 @@ mod grants;
 mod policy;
 mod problem;
 mod receipts;
+mod session;
 mod stats;
 mod tokens;
 
 pub use approvals::{ApprovalList, CancelRequest};
-pub use audit::AuditPage;
+pub use audit::{AuditPage, Timeline};
 pub use grants::GrantList;
 pub use policy::{CheckResult, PolicyView};
 pub use problem::Problem;
 pub use receipts::{ReceiptCheck, ReceiptVerdict};
-pub use stats::{ActionStats, Counts, ReviewerStats, Stats, TimeToDecision};
+pub use session::{SessionInfo, SignIn};
+pub use stats::{ActionStats, Counts, DayStats, ReviewerStats, Stats, TimeToDecision};
 pub use tokens::{CreateToken, CreatedToken, TokenInfo, TokenList};
 
 pub use assent_domain::policy::Effect;

@@ -23,6 +23,10 @@ pub struct Stats {
     pub time_to_decision: TimeToDecision,
     pub by_action: Vec<ActionStats>,
     pub by_reviewer: Vec<ReviewerStats>,
+    /// Outcomes per UTC day of the window, oldest first, every day listed:
+    /// the window's approvals counted on the day they were decided,
+    /// expired or cancelled.
+    pub by_day: Vec<DayStats>,
     /// More approvals were created in the window than the stats read (the
     /// newest ones were used).
     pub truncated: bool,
@@ -82,4 +86,16 @@ pub struct ReviewerStats {
     pub principal: String,
     pub approve: u64,
     pub reject: u64,
+}
+
+/// The outcomes that happened on one UTC day.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DayStats {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    pub approved: u64,
+    pub rejected: u64,
+    pub expired: u64,
+    pub cancelled: u64,
 }

@@ -1,5 +1,6 @@
 //! Who is calling: the bearer token of a request, checked against the
-//! token cache and the store; and the first admin token, made on first start.
+//! token cache and the store, or the web console's session cookie (with
+//! its CSRF header for changes); and the first admin token, made on first start.
 
 use std::path::Path;
 
@@ -11,6 +12,7 @@ use axum::http::request::Parts;
 use subtle::ConstantTimeEq;
 
 use crate::clock::now;
+use crate::console_session::{self, SignedIn};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::token_cache::{generate_token, token_sha256};
@@ -25,41 +27,121 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(ApiError::Unauthorized)?;
-        let digest = token_sha256(token);
-        if let Some(principal) = state.tokens.get(&digest) {
-            return Ok(Caller(principal));
-        }
-        let generation = state.tokens.generation();
-        let record = state
-            .store
-            .token_by_hash(&hex::encode(digest))
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        // The lookup is by hash; compare again in constant time so no code path
-        // depends on how much of a guessed token matched.
-        let stored = hex::decode(&record.token_sha256).map_err(|_| ApiError::Internal)?;
-        if !bool::from(stored.ct_eq(&digest)) {
-            return Err(ApiError::Unauthorized);
-        }
-        let principal = Principal {
-            name: record.name,
-            role: record.role,
-            groups: record.groups,
-        };
-        state.tokens.insert(digest, principal.clone(), generation);
-        Ok(Caller(principal))
+        Authenticated::from_request_parts(parts, state)
+            .await
+            .map(|a| Caller(a.principal))
     }
+}
+
+/// The caller and how it authenticated: a bearer token (which wins when a
+/// request carries both) or the console's session cookie.
+pub struct Authenticated {
+    pub principal: Principal,
+    /// The console session, when the cookie authenticated the request.
+    pub session: Option<SignedIn>,
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(token) = bearer_token(parts) {
+            let principal = principal_by_digest(state, &token_sha256(token)).await?;
+            return Ok(Authenticated {
+                principal,
+                session: None,
+            });
+        }
+        let secret =
+            console_session::cookie_secret(&parts.headers).ok_or(ApiError::Unauthorized)?;
+        let (principal, signed_in) = by_session_cookie(parts, state, secret).await?;
+        Ok(Authenticated {
+            principal,
+            session: Some(signed_in),
+        })
+    }
+}
+
+/// The token of an `Authorization: Bearer` header.
+fn bearer_token(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// The principal of the token with this SHA-256: from the cache, else the
+/// store (then cached). 401 when no such token exists.
+pub async fn principal_by_digest(
+    state: &AppState,
+    digest: &[u8; 32],
+) -> Result<Principal, ApiError> {
+    if let Some(principal) = state.tokens.get(digest) {
+        return Ok(principal);
+    }
+    let generation = state.tokens.generation();
+    let record = state
+        .store
+        .token_by_hash(&hex::encode(digest))
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    // The lookup is by hash; compare again in constant time so no code path
+    // depends on how much of a guessed token matched.
+    let stored = hex::decode(&record.token_sha256).map_err(|_| ApiError::Internal)?;
+    if !bool::from(stored.ct_eq(digest)) {
+        return Err(ApiError::Unauthorized);
+    }
+    let principal = Principal {
+        name: record.name,
+        role: record.role,
+        groups: record.groups,
+    };
+    state.tokens.insert(*digest, principal.clone(), generation);
+    Ok(principal)
+}
+
+/// Authenticates a request by the console's session cookie: the session
+/// must be live and the token it was made from must still authenticate
+/// (revoking the token ends its sessions). State-changing methods need the
+/// CSRF header; WebSocket upgrades are refused (they take a bearer token).
+async fn by_session_cookie(
+    parts: &Parts,
+    state: &AppState,
+    secret: String,
+) -> Result<(Principal, SignedIn), ApiError> {
+    if parts.headers.contains_key(header::UPGRADE) {
+        return Err(ApiError::Unauthorized);
+    }
+    let record = state
+        .store
+        .session_by_hash(&console_session::secret_sha256(&secret), now())
+        .await?
+        .ok_or(ApiError::SessionEnded)?;
+    let mut digest = [0u8; 32];
+    hex::decode_to_slice(&record.token_sha256, &mut digest).map_err(|_| {
+        tracing::error!("a stored session names a malformed token hash");
+        ApiError::Internal
+    })?;
+    let principal = match principal_by_digest(state, &digest).await {
+        Ok(principal) => principal,
+        Err(ApiError::Unauthorized) => return Err(ApiError::SessionEnded),
+        Err(e) => return Err(e),
+    };
+    let signed_in = SignedIn::new(record, secret);
+    if console_session::changes_state(&parts.method) && !signed_in.csrf_matches(&parts.headers) {
+        return Err(ApiError::Forbidden(
+            "X-CSRF-Token: missing or wrong; requests made with the console's session \
+             cookie must send the csrf_token that POST or GET /v1/session returned"
+                .into(),
+        ));
+    }
+    Ok((principal, signed_in))
 }
 
 impl Caller {

@@ -16,7 +16,7 @@ use crate::webhooks::{self, DeliverySettings, Webhook, WebhookConfig};
 
 /// Environment variables read as configuration keys (`ASSENT_<KEY>`).
 /// Others with the prefix (`ASSENT_URL`, `ASSENT_TOKEN`) belong to the CLI.
-const ENV_KEYS: [&str; 18] = [
+const ENV_KEYS: [&str; 20] = [
     "listen",
     "data_dir",
     "database_url",
@@ -35,6 +35,8 @@ const ENV_KEYS: [&str; 18] = [
     "webhook_retry_for",
     "webhook_timeout",
     "webhook_concurrency",
+    "public_url",
+    "session_ttl",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -93,6 +95,15 @@ pub struct Config {
     pub webhook_timeout: Duration,
     /// Delivery requests in flight at most (per instance).
     pub webhook_concurrency: usize,
+    /// Where people reach this gateway (`https://assent.example.com`): the
+    /// base of console links in webhooks and start-up output, and `https`
+    /// here marks the console's session cookie `Secure`. Without it the
+    /// listen address is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    /// How long a console sign-in lasts.
+    #[serde(with = "humantime_serde")]
+    pub session_ttl: Duration,
 }
 
 /// What `assent serve` passes in from its flags; each overrides the config file and env.
@@ -135,6 +146,8 @@ impl Default for Config {
             webhook_retry_for: Duration::from_secs(24 * 3600),
             webhook_timeout: Duration::from_secs(10),
             webhook_concurrency: 16,
+            public_url: None,
+            session_ttl: Duration::from_secs(12 * 3600),
         }
     }
 }
@@ -225,7 +238,43 @@ impl Config {
             return Err("configuration: webhook_concurrency must be at least 1".into());
         }
         self.webhooks()?;
+        if self.session_ttl < Duration::from_secs(1) || self.session_ttl > MAX_SESSION_TTL {
+            return Err("configuration: session_ttl must be between 1s and 30d".into());
+        }
+        if let Some(url) = &self.public_url {
+            check_public_url(url)?;
+        }
         Ok(())
+    }
+
+    /// Fills in `public_url` from the address the gateway is bound to when
+    /// none was configured (an unspecified address becomes loopback).
+    pub fn resolve_public_url(&mut self, bound: SocketAddr) {
+        if self.public_url.is_none() {
+            let mut shown = bound;
+            if shown.ip().is_unspecified() {
+                shown.set_ip(match bound {
+                    SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                    SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+                });
+            }
+            self.public_url = Some(format!("http://{shown}"));
+        }
+    }
+
+    /// The base URL people reach the gateway at, without a trailing `/`.
+    pub fn public_base(&self) -> String {
+        let base = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen));
+        base.trim_end_matches('/').to_owned()
+    }
+
+    /// Whether the session cookie is marked `Secure`: the gateway is
+    /// reached over https.
+    pub fn cookie_secure(&self) -> bool {
+        self.public_base().starts_with("https://")
     }
 
     /// The `[[webhook]]` tables, validated.
@@ -272,6 +321,25 @@ impl Config {
             max: self.max_timeout,
         }
     }
+}
+
+/// The longest `session_ttl` accepted.
+const MAX_SESSION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// `public_url` is an absolute http(s) URL with no query or fragment.
+fn check_public_url(raw: &str) -> Result<(), String> {
+    let url =
+        reqwest::Url::parse(raw).map_err(|e| format!("configuration: public_url {raw:?}: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host().is_none()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(format!(
+            "configuration: public_url {raw:?} must be an http:// or https:// URL without query or fragment"
+        ));
+    }
+    Ok(())
 }
 
 fn sqlite_url(path: &Path) -> String {
@@ -364,6 +432,36 @@ mod tests {
                 .unwrap_err()
                 .contains("does not exist")
         );
+    }
+
+    #[test]
+    fn public_url_and_session_ttl_are_checked_and_drive_links_and_cookies() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("assent.toml");
+        let load = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            Config::load(&ServeOptions {
+                config: Some(file.clone()),
+                ..Default::default()
+            })
+        };
+        let config =
+            load("public_url = \"https://assent.example.com/\"\nsession_ttl = \"2h\"\n").unwrap();
+        assert_eq!(config.session_ttl, Duration::from_secs(7200));
+        assert!(config.cookie_secure());
+        assert_eq!(config.public_base(), "https://assent.example.com");
+        for bad in ["ftp://x", "https://x/?q=1", "not a url"] {
+            let err = load(&format!("public_url = \"{bad}\"\n")).unwrap_err();
+            assert!(err.contains("public_url"), "{err}");
+        }
+        let err = load("session_ttl = \"0s\"\n").unwrap_err();
+        assert!(err.contains("session_ttl"), "{err}");
+
+        let mut config = load("").unwrap();
+        assert_eq!(config.session_ttl, Duration::from_secs(12 * 3600));
+        config.resolve_public_url("0.0.0.0:8470".parse().unwrap());
+        assert_eq!(config.public_base(), "http://127.0.0.1:8470");
+        assert!(!config.cookie_secure());
     }
 
     #[test]

@@ -13,6 +13,10 @@ pub enum ApiError {
     BadRequest(String),
     #[error("missing or invalid bearer token")]
     Unauthorized,
+    /// The console's session cookie names no live session (expired, signed
+    /// out, or its token was revoked).
+    #[error("the console session has ended; sign in again")]
+    SessionEnded,
     #[error("{0}")]
     Forbidden(String),
     #[error("no such {0}")]
@@ -42,7 +46,9 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "invalid-request"),
-            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Unauthorized | ApiError::SessionEnded => {
+                (StatusCode::UNAUTHORIZED, "unauthorized")
+            }
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),

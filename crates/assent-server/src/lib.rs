@@ -11,6 +11,7 @@ mod body;
 mod clock;
 mod commits;
 mod config;
+mod console_session;
 mod error;
 mod event_stream;
 mod metrics;

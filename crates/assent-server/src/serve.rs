@@ -38,6 +38,7 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
     init_logging(config.log_format);
     let server = Server::start(config).await?;
     eprintln!("assent listening on http://{}", server.addr());
+    eprintln!("assent console at {}", server.console_url());
     stop_signal().await;
     tracing::info!("shutting down");
     server.shutdown().await
@@ -80,6 +81,8 @@ async fn stop_signal() {
 /// A running gateway.
 pub struct Server {
     addr: SocketAddr,
+    /// The console's address: `public_url`, else derived from `addr`.
+    console_url: String,
     shutdown: CancellationToken,
     grace: std::time::Duration,
     serving: JoinHandle<std::io::Result<()>>,
@@ -92,7 +95,7 @@ pub struct Server {
 impl Server {
     /// Opens the store, creates the first admin token if there is none, and
     /// starts serving on the configured address (port 0 picks a free port).
-    pub async fn start(config: Config) -> Result<Server, ServeError> {
+    pub async fn start(mut config: Config) -> Result<Server, ServeError> {
         crate::metrics::install();
         create_data_dir(&config)?;
         let policy =
@@ -110,10 +113,6 @@ impl Server {
             &config.receipt_issuer,
             config.receipt_ttl,
         ));
-        let sender = Arc::new(
-            Sender::new(store.clone(), hooks, config.webhook_delivery())
-                .map_err(ServeError::Config)?,
-        );
         if let Some(path) = bootstrap_admin(store.as_ref(), &config.data_dir)
             .await
             .map_err(ServeError::Io)?
@@ -129,6 +128,17 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|e| ServeError::Io(e.to_string()))?;
+        config.resolve_public_url(addr);
+        let console_url = format!("{}/", config.public_base());
+        let sender = Arc::new(
+            Sender::new(
+                store.clone(),
+                hooks,
+                config.webhook_delivery(),
+                config.public_base(),
+            )
+            .map_err(ServeError::Config)?,
+        );
 
         let shutdown = CancellationToken::new();
         let state = AppState {
@@ -166,6 +176,7 @@ impl Server {
         });
         Ok(Server {
             addr,
+            console_url,
             shutdown,
             grace,
             serving,
@@ -177,6 +188,11 @@ impl Server {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where people open the web console.
+    pub fn console_url(&self) -> &str {
+        &self.console_url
     }
 
     /// The store this gateway runs on, for embedding and tests.

@@ -21,7 +21,7 @@ use uuid::Uuid;
 pub use error::StoreError;
 pub use model::{
     ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, Redemption,
-    SigningKey, StatsSample, TokenRecord,
+    Session, SigningKey, StatsSample, TokenRecord,
 };
 pub use sql::{SqlStore, StoreOptions};
 
@@ -121,6 +121,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// Events with `seq > after`, in order, at most `limit`.
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
+
+    /// Every event about one approval, in `seq` order (its timeline).
+    async fn approval_events(&self, id: Uuid) -> Result<Vec<Event>, StoreError>;
+
+    /// Stores a new console session; sessions expired by its `created_at` go.
+    async fn create_session(&self, session: Session) -> Result<(), StoreError>;
+    /// The session whose secret hashes to `id_sha256`, unless it has expired at `now`.
+    async fn session_by_hash(
+        &self,
+        id_sha256: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Session>, StoreError>;
+    /// Ends a session (sign-out); [`StoreError::NotFound`] when there is none.
+    async fn delete_session(&self, id_sha256: &str) -> Result<(), StoreError>;
 
     /// The active signing key, making `candidate` it when there is none yet;
     /// every instance gets the same key, however they race.

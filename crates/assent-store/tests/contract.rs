@@ -512,6 +512,100 @@ async fn a_receipt_is_spent_once_whichever_instance_redeems_it(backend: Backend)
     );
 }
 
+#[backends]
+async fn sessions_are_found_by_hash_until_they_expire_or_end(backend: Backend) {
+    let db = TestDb::create(backend, None).await;
+    let store = SqlStore::open(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
+    let at = now();
+    let session =
+        |id: &str, created_at: OffsetDateTime, ttl: time::Duration| assent_store::Session {
+            id_sha256: id.into(),
+            token_sha256: "t1".into(),
+            principal: "alice".into(),
+            created_at,
+            expires_at: created_at + ttl,
+        };
+    let short = session("s-short", at, time::Duration::seconds(1));
+    store.create_session(short.clone()).await.unwrap();
+    store
+        .create_session(session("s-long", at, time::Duration::hours(1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session_by_hash("s-short", at).await.unwrap(),
+        Some(short)
+    );
+    assert_eq!(store.session_by_hash("nope", at).await.unwrap(), None);
+    let later = at + time::Duration::seconds(2);
+    assert_eq!(
+        store.session_by_hash("s-short", later).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert!(
+        store
+            .session_by_hash("s-long", later)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    store.delete_session("s-long").await.unwrap();
+    assert_eq!(store.session_by_hash("s-long", at).await.unwrap(), None);
+    assert!(matches!(
+        store.delete_session("s-long").await,
+        Err(StoreError::NotFound)
+    ));
+    // A new session clears the expired ones out of the table.
+    store
+        .create_session(session("s-new", later, time::Duration::hours(1)))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.delete_session("s-short").await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        all_events(&store).await.is_empty(),
+        "sessions write no events"
+    );
+}
+
+#[backends]
+async fn an_approvals_events_are_its_timeline(backend: Backend) {
+    let db = TestDb::create(backend, None).await;
+    let store = SqlStore::open(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
+    let a = create(&store, "deploy", "bot").await;
+    let b = create(&store, "deploy", "bot").await;
+    store
+        .review(a.id, approver("alice"), ReviewRequest::approve(), now())
+        .await
+        .unwrap();
+    let timeline = store.approval_events(a.id).await.unwrap();
+    let kinds: Vec<_> = timeline.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            EventType::ApprovalRequested,
+            EventType::ApprovalReviewed,
+            EventType::ApprovalApproved
+        ]
+    );
+    assert!(timeline.iter().all(|e| e.approval_id == Some(a.id)));
+    assert_eq!(store.approval_events(b.id).await.unwrap().len(), 1);
+    assert!(
+        store
+            .approval_events(Uuid::now_v7())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 #[cfg(not(postgres_suite))]
 #[test]
 fn postgres_suite_skipped() {

@@ -32,8 +32,9 @@ pub async fn run(client: &Client, args: ExecArgs) -> Result<ExitCode, CliError> 
     let mut approval = client.request(&create).await?;
     if !approval.status.is_terminal() {
         status(&format!(
-            "waiting for approval {} to run: {command_line}",
-            approval.id
+            "waiting for approval {} ({}) to run: {command_line}",
+            approval.id,
+            outcome::console_link(client, approval.id)
         ));
         approval = client
             .wait(approval.id, Some(outcome::wait_bound(&approval)))

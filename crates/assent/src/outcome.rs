@@ -28,6 +28,12 @@ pub fn wait_bound(approval: &Approval) -> Duration {
     Duration::try_from(approval.expires_at - approval.created_at).unwrap_or_default() + EXPIRY_GRACE
 }
 
+/// The approval's page in the gateway's web console.
+pub fn console_link(client: &assent_client::Client, id: uuid::Uuid) -> String {
+    let base = client.base_url().as_str().trim_end_matches('/');
+    format!("{base}/#/approvals/{id}")
+}
+
 /// E.g. `approval 0192… rejected by alice: not on a Friday`.
 pub fn describe(approval: &Approval) -> String {
     let id = approval.id;

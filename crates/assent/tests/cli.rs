@@ -140,6 +140,15 @@ fn exec_runs_the_command_only_when_approved() {
     s.gw.ok(&s.alice, &["approve", &id]);
     let done = waiting.finish(PROMPT);
     assert_eq!(done.code, Some(0), "{done:?}");
+    assert!(
+        done.stderr
+            .contains(&format!("waiting for approval {id} (http://")),
+        "{done:?}"
+    );
+    assert!(
+        done.stderr.contains(&format!("/#/approvals/{id}) to run")),
+        "the waiting line links to the console: {done:?}"
+    );
     assert_eq!(std::fs::read_to_string(&ran).unwrap(), "ran\n");
 
     let never = s.gw.path("never");

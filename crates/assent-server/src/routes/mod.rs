@@ -4,13 +4,16 @@
 
 mod approvals;
 mod audit;
+mod console;
 mod events;
 mod grants;
 mod keys;
 mod monitoring;
 mod policy;
 mod receipts;
+mod session;
 mod stats;
+mod timeline;
 mod tokens;
 
 use axum::Router;
@@ -27,22 +30,44 @@ use crate::state::AppState;
 #[openapi(
     info(
         title = "Assent",
-        description = "Human-in-the-loop approval gateway. Behaviour beyond this document: docs/api.md in the repository."
+        description = "Human-in-the-loop approval gateway. Behaviour beyond this document: docs/api.md in the repository. \
+            People review approvals in the [web console](/) (deep links: `/#/approvals/{id}`). \
+            Programs send `Authorization: Bearer <token>`; the console signs in through \
+            `POST /v1/session` and then sends its session cookie, plus the `X-CSRF-Token` \
+            header on every POST, PUT, PATCH and DELETE."
     ),
     modifiers(&BearerAuth),
-    security(("bearer" = [])),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
 )]
 struct ApiDoc;
 
+/// The security schemes: bearer tokens, and the console's cookie with its CSRF header.
 struct BearerAuth;
 
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::console_session::COOKIE,
+                "The web console's session (HttpOnly, SameSite=Strict), set by POST /v1/session.",
+            ))),
+        );
+        components.add_security_scheme(
+            "csrf",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-CSRF-Token",
+                "The csrf_token of POST or GET /v1/session; required with the session cookie \
+                 on POST, PUT, PATCH and DELETE.",
+            ))),
         );
     }
 }
@@ -65,6 +90,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(monitoring::router())
         .merge(stats::router())
         .merge(crate::ws::router())
+        .merge(session::router())
+        .merge(timeline::router())
+        .merge(console::router())
 }
 
 /// Every route, with the docs at `/docs` and `/openapi.json`.

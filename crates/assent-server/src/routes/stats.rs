@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use std::collections::BTreeMap;
 
-use assent_api::{ActionStats, Counts, ReviewerStats, Stats, TimeToDecision};
+use assent_api::{ActionStats, Counts, DayStats, ReviewerStats, Stats, TimeToDecision};
 use assent_domain::{Approval, Role, Status, Verdict};
 use assent_store::StatsSample;
 use axum::Json;
@@ -81,7 +81,9 @@ fn summarize(sample: StatsSample, since: OffsetDateTime, until: OffsetDateTime) 
     let mut actions: BTreeMap<String, Counts> = BTreeMap::new();
     let mut reviewers: BTreeMap<String, ReviewerStats> = BTreeMap::new();
     let mut durations = Vec::new();
+    let mut days = Days::new(since, until);
     for approval in &sample.approvals {
+        days.add(approval);
         counts.add(approval.status);
         actions
             .entry(approval.action.clone())
@@ -120,7 +122,46 @@ fn summarize(sample: StatsSample, since: OffsetDateTime, until: OffsetDateTime) 
             .into_iter()
             .map(|(principal, r)| ReviewerStats { principal, ..r })
             .collect(),
+        by_day: days.0,
         truncated: sample.truncated,
+    }
+}
+
+/// One entry per UTC day from `since` to `until`.
+struct Days(Vec<DayStats>);
+
+impl Days {
+    fn new(since: OffsetDateTime, until: OffsetDateTime) -> Days {
+        let mut days = Vec::new();
+        let mut day = since.date();
+        while day <= until.date() {
+            days.push(DayStats {
+                day: day.to_string(),
+                ..DayStats::default()
+            });
+            match day.next_day() {
+                Some(next) => day = next,
+                None => break,
+            }
+        }
+        Days(days)
+    }
+
+    fn add(&mut self, approval: &Approval) {
+        let Some(at) = approval.decided_at else {
+            return;
+        };
+        let key = at.to_offset(time::UtcOffset::UTC).date().to_string();
+        let Some(day) = self.0.iter_mut().find(|d| d.day == key) else {
+            return;
+        };
+        match approval.status {
+            Status::Approved => day.approved += 1,
+            Status::Rejected => day.rejected += 1,
+            Status::Expired => day.expired += 1,
+            Status::Cancelled => day.cancelled += 1,
+            Status::Pending => {}
+        }
     }
 }
 
@@ -141,6 +182,18 @@ fn percentile(sorted: &[f64], p: usize) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_day_of_the_window_is_listed_in_order() {
+        let since = time::macros::datetime!(2026-11-20 10:00 UTC);
+        let until = time::macros::datetime!(2026-11-22 09:00 UTC);
+        let days: Vec<String> = Days::new(since, until)
+            .0
+            .into_iter()
+            .map(|d| d.day)
+            .collect();
+        assert_eq!(days, ["2026-11-20", "2026-11-21", "2026-11-22"]);
+    }
 
     #[test]
     fn nearest_rank_percentiles() {

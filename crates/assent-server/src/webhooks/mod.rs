@@ -54,6 +54,8 @@ pub struct DeliverySettings {
 /// The delivery worker of one gateway instance.
 pub struct Sender {
     store: Arc<dyn Store>,
+    /// Turns an approval id into its console page, added to payloads.
+    links: ConsoleLinks,
     hooks: HashMap<String, Webhook>,
     http: reqwest::Client,
     settings: DeliverySettings,
@@ -64,6 +66,7 @@ impl Sender {
         store: Arc<dyn Store>,
         hooks: Vec<Webhook>,
         settings: DeliverySettings,
+        console_base: String,
     ) -> Result<Sender, String> {
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
@@ -75,6 +78,7 @@ impl Sender {
             .map_err(|e| format!("webhook HTTP client: {e}"))?;
         Ok(Sender {
             store,
+            links: ConsoleLinks { base: console_base },
             hooks: hooks.into_iter().map(|h| (h.id.clone(), h)).collect(),
             http,
             settings,
@@ -184,7 +188,7 @@ impl Sender {
 
     /// POSTs the event; `Err` says why it does not count as delivered.
     async fn post(&self, hook: &Webhook, delivery: &Delivery) -> Result<(), String> {
-        let body = serde_json::to_vec(&delivery.event).map_err(|e| e.to_string())?;
+        let body = self.links.payload(&delivery.event)?;
         let id = message_id(delivery);
         let timestamp = OffsetDateTime::now_utc().unix_timestamp();
         let signature = hook.key.sign(&id, timestamp, &body);
@@ -225,6 +229,27 @@ impl Sender {
             at: next.min(give_up),
             error,
         }
+    }
+}
+
+/// Deep links into the web console for webhook payloads.
+struct ConsoleLinks {
+    /// `public_url` without a trailing `/`.
+    base: String,
+}
+
+impl ConsoleLinks {
+    /// The body of a delivery: the event as the audit log has it, plus
+    /// `console_url` (the approval's page) for events about an approval.
+    fn payload(&self, event: &assent_domain::Event) -> Result<Vec<u8>, String> {
+        let mut body = serde_json::to_value(event).map_err(|e| e.to_string())?;
+        if let (Some(id), Some(fields)) = (event.approval_id, body.as_object_mut()) {
+            fields.insert(
+                "console_url".into(),
+                format!("{}/#/approvals/{id}", self.base).into(),
+            );
+        }
+        serde_json::to_vec(&body).map_err(|e| e.to_string())
     }
 }
 

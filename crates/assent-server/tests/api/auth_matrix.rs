@@ -81,6 +81,14 @@ async fn every_endpoint_answers_each_kind_of_caller_as_documented(backend: Backe
         (Method::GET, "/openapi.json".into(), None, [200; 6]),
         (Method::GET, "/.well-known/jwks.json".into(), None, [200; 6]),
         (Method::POST, "/v1/receipts/verify".into(), Some(receipt), [401, 401, 200, 200, 200, 200]),
+        // An approval's timeline: whoever may read the approval.
+        (Method::GET, format!("/v1/approvals/{id}/events"), None, [401, 401, 200, 404, 200, 200]),
+        // Who am I: any principal; a bearer token has no session to end.
+        (Method::GET, "/v1/session".into(), None, [401, 401, 200, 200, 200, 200]),
+        (Method::DELETE, "/v1/session".into(), None, [401, 401, 404, 404, 404, 404]),
+        // The console's files are public.
+        (Method::GET, "/".into(), None, [200; 6]),
+        (Method::GET, "/console/js/app.js".into(), None, [200; 6]),
     ];
     for (method, path, body, want) in table {
         for (who, want) in each(want) {

@@ -206,7 +206,9 @@ async fn every_event_arrives_although_the_receiver_fails_at_first(backend: Backe
     );
     let audit = app.events().await;
     for request in receiver.delivered() {
-        let event = request.event();
+        let mut event = request.event();
+        // Events about an approval also carry its console link.
+        event.as_object_mut().unwrap().remove("console_url");
         let logged = audit.iter().find(|e| e["seq"] == event["seq"]).unwrap();
         assert_eq!(&event, logged, "the body is the event as logged");
         assert_eq!(request.headers["content-type"], "application/json");
@@ -341,5 +343,47 @@ async fn the_standard_webhooks_library_verifies_our_signature(backend: Backend) 
     assert!(
         stdout.contains("old timestamp: rejected: Message timestamp too old"),
         "{stdout}"
+    );
+}
+
+#[backends]
+async fn payloads_link_to_the_console_page_of_their_approval(backend: Backend) {
+    let receiver = Receiver::start(0).await;
+    let url = receiver.url.clone();
+    let app = TestApp::spawn_configured(backend, move |c| {
+        fast(c, vec![hook(&url, None)]);
+        c.public_url = Some("https://assent.example.com/".into());
+    })
+    .await;
+    let id = app.create_id(&app.agent, json!({"action": "deploy"})).await;
+    settled(&app, |d| d.status == DeliveryStatus::Delivered).await;
+
+    let logged = app.events().await;
+    for request in receiver.delivered() {
+        let mut body = request.event();
+        let link = body
+            .as_object_mut()
+            .unwrap()
+            .remove("console_url")
+            .map(|v| v.as_str().unwrap().to_owned());
+        let logged = logged.iter().find(|e| e["seq"] == body["seq"]).unwrap();
+        assert_eq!(&body, logged, "the event's own fields are unchanged");
+        match body["approval_id"].as_str() {
+            Some(approval) => {
+                assert_eq!(approval, id);
+                assert_eq!(
+                    link.as_deref(),
+                    Some(format!("https://assent.example.com/#/approvals/{id}").as_str())
+                );
+            }
+            None => assert_eq!(link, None, "no link on {body}"),
+        }
+    }
+    assert!(
+        receiver
+            .delivered()
+            .iter()
+            .any(|r| r.event()["type"] == "approval.requested"),
+        "the approval's event was delivered"
     );
 }

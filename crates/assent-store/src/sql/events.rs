@@ -93,6 +93,19 @@ pub(crate) async fn after(
     rows.iter().map(event_from_row).collect()
 }
 
+/// Every event about one approval, in `seq` order (its timeline).
+pub(crate) async fn of_approval(readers: &AnyPool, id: Uuid) -> Result<Vec<Event>, StoreError> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM events WHERE approval_id = $1 ORDER BY seq"
+    ))
+    .bind(id.to_string())
+    .fetch_all(readers)
+    .await?;
+    rows.iter().map(event_from_row).collect()
+}
+
 /// An event that records something outside any approval (a policy reload).
 pub(crate) struct RecordEvent {
     pub event: NewEvent,

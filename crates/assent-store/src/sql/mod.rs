@@ -16,6 +16,7 @@ mod keys;
 mod listener;
 mod notices;
 mod outbox;
+mod sessions;
 mod statement;
 mod stats;
 mod tokens;
@@ -40,7 +41,7 @@ use self::writer::Writer;
 use crate::webhooks::{Delivery, DeliveryOutcome, DeliveryRecord, WebhookTarget};
 use crate::{
     ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, Redemption,
-    SigningKey, StatsSample, Store, StoreError, TokenRecord,
+    Session, SigningKey, StatsSample, Store, StoreError, TokenRecord,
 };
 
 /// Pause before retrying a catch-up that failed (the database is down).
@@ -249,6 +250,32 @@ impl Store for SqlStore {
 
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
         events::after(&self.readers, after, limit).await
+    }
+
+    async fn approval_events(&self, id: Uuid) -> Result<Vec<Event>, StoreError> {
+        events::of_approval(&self.readers, id).await
+    }
+
+    async fn create_session(&self, session: Session) -> Result<(), StoreError> {
+        self.writer
+            .submit(sessions::CreateSession { session })
+            .await
+    }
+
+    async fn session_by_hash(
+        &self,
+        id_sha256: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Session>, StoreError> {
+        sessions::live(&self.readers, id_sha256, now).await
+    }
+
+    async fn delete_session(&self, id_sha256: &str) -> Result<(), StoreError> {
+        self.writer
+            .submit(sessions::DeleteSession {
+                id_sha256: id_sha256.to_owned(),
+            })
+            .await
     }
 
     async fn ensure_signing_key(&self, candidate: SigningKey) -> Result<SigningKey, StoreError> {

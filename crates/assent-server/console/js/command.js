@@ -1,0 +1,89 @@
+// A shell command shown as the policy saw it: one line per simple command
+// (the approval's `parts`, when the gateway sent them), each highlighted
+// word by word. Without `parts` the raw command line is shown.
+
+import {h} from './dom.js';
+import {printable} from './format.js';
+
+const OPERATOR = /^(\|\||&&|;;|\|&|[|;&()]|\d?>>?|<<?|\n)/;
+
+/** Tokens of a command line for colouring only; it judges nothing. */
+function tokens(line) {
+  const out = [];
+  let i = 0;
+  let expectProgram = true;
+  while (i < line.length) {
+    const rest = line.slice(i);
+    const space = rest.match(/^[ \t]+/);
+    if (space) {
+      out.push({kind: 'space', text: space[0]});
+      i += space[0].length;
+      continue;
+    }
+    const op = rest.match(OPERATOR);
+    if (op) {
+      out.push({kind: 'op', text: op[0]});
+      i += op[0].length;
+      expectProgram = !/^\d?[<>]/.test(op[0]);
+      continue;
+    }
+    let word = '';
+    while (i < line.length && !/[ \t|;&()<>\n]/.test(line[i])) {
+      const quote = line[i];
+      if (quote === "'" || quote === '"') {
+        const end = line.indexOf(quote, i + 1);
+        const stop = end === -1 ? line.length : end + 1;
+        word += line.slice(i, stop);
+        i = stop;
+      } else if (quote === '\\' && i + 1 < line.length) {
+        word += line.slice(i, i + 2);
+        i += 2;
+      } else {
+        word += quote;
+        i += 1;
+      }
+    }
+    let kind = 'word';
+    if (expectProgram && /^[A-Za-z_][A-Za-z0-9_]*=/.test(word)) kind = 'assign';
+    else if (expectProgram) kind = 'program';
+    else if (word.startsWith('-')) kind = 'flag';
+    else if (/^['"]/.test(word)) kind = 'string';
+    else if (word.includes('$')) kind = 'var';
+    if (kind !== 'assign') expectProgram = false;
+    out.push({kind, text: word});
+  }
+  return out;
+}
+
+export function commandLine(line) {
+  return h('code', {class: 'cmd'}, tokens(String(line)).map((t) =>
+    (t.kind === 'space' ? t.text : h('span', {class: `c-${t.kind}`}, printable(t.text)))));
+}
+
+/** The text of one part, whatever shape the gateway gave it. */
+function partText(part) {
+  if (typeof part === 'string') return part;
+  return part?.text ?? part?.command ?? JSON.stringify(part);
+}
+
+export function isShell(approval) {
+  return approval.action === 'shell' && typeof approval.args?.command === 'string';
+}
+
+export function commandView(approval) {
+  const parts = Array.isArray(approval.parts) ? approval.parts : null;
+  if (parts && parts.length) {
+    return h('div', {class: 'command'},
+      h('p', {class: 'muted small'}, parts.length === 1
+        ? 'One command, as the policy saw it:'
+        : `${parts.length} commands, as the policy split the line:`),
+      h('ol', {class: 'parts'}, parts.map((part) => {
+        const seenAs = Array.isArray(part?.seen_as) ? part.seen_as.slice(1) : [];
+        return h('li', {}, commandLine(partText(part)),
+          seenAs.length ? h('span', {class: 'muted small seen-as'}, `also seen as: ${seenAs.map(printable).join(' · ')}`) : null);
+      })));
+  }
+  return h('div', {class: 'command'},
+    h('p', {class: 'muted small'}, 'Command line as sent:'),
+    h('div', {class: 'parts single'}, commandLine(approval.args.command)));
+}
