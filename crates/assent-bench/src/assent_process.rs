@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::Error;
+use crate::error::Error;
 
 /// A policy that allows what the integration figures call, so they
 /// measure the path every allowed agent call takes.

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::Error;
 use crate::assent_process::{self, ServeProcess};
+use crate::error::Error;
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -14,6 +14,7 @@
 //!   a gateway run as `assent serve`.
 
 mod assent_process;
+mod error;
 mod figure;
 mod hook;
 mod integrations;
@@ -26,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use assent_server::{Config, Server};
 use clap::Parser;
+use error::Error;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -48,8 +50,6 @@ struct Args {
     #[command(flatten)]
     integrations: integrations::Args,
 }
-
-type Error = Box<dyn std::error::Error + Send + Sync>;
 
 struct Gateway {
     server: Server,

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::Error;
 use crate::assent_process::ServeProcess;
+use crate::error::Error;
 use crate::figure::{Figure, percentile_ms};
 
 const WARM_UP: usize = 50;

@@ -16,7 +16,6 @@ use uuid::Uuid;
 
 use crate::backoff::Backoff;
 use crate::endpoints::{Endpoints, ListQuery};
-use crate::events::EventStream;
 use crate::{Error, Jwks};
 
 /// The longest wait the gateway holds one long-poll open for.
@@ -287,13 +286,6 @@ impl Client {
                 .json(request),
         )
         .await
-    }
-
-    /// Every event after `after` (a `seq`; `None`: from the next one), then
-    /// live events as they happen, optionally only of `types`. The stream
-    /// reconnects on its own, resuming after the last event it returned.
-    pub fn events(&self, after: Option<i64>, types: &[EventType]) -> EventStream {
-        EventStream::new(self.clone(), after, types)
     }
 
     /// Opens `GET /v1/events` after `after`; the body is the stream.

@@ -26,8 +26,17 @@ pub struct EventStream {
     backoff: Backoff,
 }
 
+impl Client {
+    /// Every event after `after` (a `seq`; `None`: from the next one), then
+    /// live events as they happen, optionally only of `types`. The stream
+    /// reconnects on its own, resuming after the last event it returned.
+    pub fn events(&self, after: Option<i64>, types: &[EventType]) -> EventStream {
+        EventStream::new(self.clone(), after, types)
+    }
+}
+
 impl EventStream {
-    pub(crate) fn new(client: Client, after: Option<i64>, types: &[EventType]) -> EventStream {
+    fn new(client: Client, after: Option<i64>, types: &[EventType]) -> EventStream {
         EventStream {
             client,
             types: types.to_vec(),

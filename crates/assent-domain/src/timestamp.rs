@@ -5,6 +5,7 @@
 //! covers its RFC 3339 `at`).
 
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 /// Truncates to whole milliseconds in UTC.
 pub fn to_millis_precision(t: OffsetDateTime) -> OffsetDateTime {
@@ -20,6 +21,11 @@ pub fn unix_millis(t: OffsetDateTime) -> i64 {
 pub fn from_unix_millis(ms: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// RFC 3339, as the API writes times.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ pub fn describe(approval: &Approval) -> String {
     else {
         return format!(
             "approval {id} is still pending (expires {})",
-            crate::output::timestamp(approval.expires_at)
+            assent_domain::timestamp::rfc3339(approval.expires_at)
         );
     };
     let mut line = match approval.status {

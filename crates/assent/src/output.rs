@@ -4,11 +4,10 @@
 use std::io::{self, Write};
 
 use assent_client::{ApprovalList, CheckResult, CreatedToken, TokenInfo};
+use assent_domain::timestamp::rfc3339 as timestamp;
 use assent_domain::{Approval, Event, Grant, QuorumStage, Review};
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
@@ -193,11 +192,6 @@ struct Items<'a, T> {
 /// A message for the person at the terminal, never for a pipe.
 pub fn status(message: &str) {
     eprintln!("assent: {message}");
-}
-
-/// RFC 3339, as the API writes times.
-pub fn timestamp(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
 fn print_json<T: Serialize>(value: &T) -> io::Result<()> {
