@@ -14,7 +14,25 @@ pub struct Figure<'a> {
     pub target_text: &'a str,
 }
 
-impl Figure<'_> {
+impl<'a> Figure<'a> {
+    /// A figure in milliseconds.
+    pub fn ms(
+        scenario: &'a str,
+        figure: &'a str,
+        value: f64,
+        target: Option<f64>,
+        target_text: &'a str,
+    ) -> Figure<'a> {
+        Figure {
+            scenario,
+            figure,
+            value,
+            unit: "ms",
+            target,
+            target_text,
+        }
+    }
+
     pub fn print(&self) {
         let met = self.target.map(|t| self.value <= t);
         let target = match self.target {

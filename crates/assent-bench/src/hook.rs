@@ -106,15 +106,7 @@ pub async fn measure(assent: &Path, gateway: &ServeProcess, runs: usize) -> Resu
             "",
         ),
     ] {
-        Figure {
-            scenario: "claude-code-hook",
-            figure,
-            value,
-            unit: "ms",
-            target,
-            target_text,
-        }
-        .print();
+        Figure::ms("claude-code-hook", figure, value, target, target_text).print();
     }
     Ok(())
 }

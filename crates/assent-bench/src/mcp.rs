@@ -163,15 +163,7 @@ pub async fn measure(
             "<= direct p99 + 5 ms",
         ),
     ] {
-        Figure {
-            scenario: "mcp-proxy",
-            figure,
-            value,
-            unit: "ms",
-            target,
-            target_text,
-        }
-        .print();
+        Figure::ms("mcp-proxy", figure, value, target, target_text).print();
     }
     Ok(())
 }

@@ -63,13 +63,14 @@ pub fn describe(approval: &Approval) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use assent_domain::Decision;
     use time::macros::datetime;
 
     use super::*;
 
-    fn approval(status: Status, by: &[&str], reason: Option<&str>) -> Approval {
+    /// An approval in `status`, decided (when terminal) by `by` for `reason`.
+    pub(crate) fn approval(status: Status, by: &[&str], reason: Option<&str>) -> Approval {
         let json = serde_json::json!({
             "id": "0192f5c4-6f7a-7d3c-9a51-3c1f2b8e4d10", "status": "pending", "action": "deploy",
             "args": {}, "summary": null, "context": {}, "risk": "medium", "requester": "ci-bot",

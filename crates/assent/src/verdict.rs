@@ -95,30 +95,8 @@ fn root_cause(error: &assent_client::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use assent_client::Decision;
-    use time::macros::datetime;
-
     use super::*;
-
-    fn decided(status: Status, by: &[&str], reason: Option<&str>) -> Approval {
-        let json = serde_json::json!({
-            "id": "0192f5c4-6f7a-7d3c-9a51-3c1f2b8e4d10", "status": "pending", "action": "deploy",
-            "args": {}, "summary": null, "context": {}, "risk": "medium", "requester": "ci-bot",
-            "session_id": null, "run_id": null, "labels": {}, "rule": null, "quorum": [], "reviews": [],
-            "decision": null, "created_at": "2026-11-22T10:00:00Z", "expires_at": "2026-11-22T10:30:00Z",
-            "decided_at": null, "receipt": null
-        });
-        let mut a: Approval = serde_json::from_value(json).unwrap();
-        a.status = status;
-        a.decision = Some(Decision {
-            status,
-            by: by.iter().map(|s| s.to_string()).collect(),
-            reason: reason.map(str::to_owned),
-            scope: None,
-            at: datetime!(2026-11-22 10:01 UTC),
-        });
-        a
-    }
+    use crate::outcome::tests::approval as decided;
 
     #[test]
     fn outcomes_say_who_decided_and_why_in_words() {
