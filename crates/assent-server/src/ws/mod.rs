@@ -5,7 +5,9 @@
 //! Each request runs in its own task, so a long `approvals.wait` never holds
 //! up the connection's other requests; replies and event notifications go
 //! out through one writer. The server pings every 15 s and closes a
-//! connection it has heard nothing from (not even a pong) for 45 s.
+//! connection it has heard nothing from (not even a pong) for 45 s; it
+//! closes at once (1008) when the token that opened it is revoked, and with
+//! 1009 / 1007 / 1002 on a message too big, not UTF-8, or breaking the protocol.
 
 mod methods;
 mod rpc;
