@@ -195,9 +195,14 @@ async fn serve<IO>(
                 }
                 return;
             }
-            () = handle.evicted.cancelled() => {
-                tracing::debug!(%peer, "idle connection closed to make room");
-                return;
+            () = handle.evicted.cancelled(), if !draining => {
+                if handle.idle_deadline().is_some() {
+                    tracing::debug!(%peer, "idle connection closed to make room");
+                    return;
+                }
+                // A request started as it was picked: finish it, then close.
+                conn.as_mut().graceful_shutdown();
+                draining = true;
             }
             () = shutdown.cancelled(), if !draining => {
                 conn.as_mut().graceful_shutdown();

@@ -44,9 +44,6 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
     let config = Config::load(&options).map_err(ServeError::Config)?;
     init_logging(config.log_format);
     let server = Server::start(config).await?;
-    if let Some(warning) = &server.warning {
-        eprintln!("assent: warning: {warning}");
-    }
     eprintln!(
         "assent listening on {}://{}",
         server.scheme(),
@@ -96,8 +93,6 @@ async fn stop_signal() {
 pub struct Server {
     addr: SocketAddr,
     tls: bool,
-    /// Said at start: plain HTTP beyond loopback.
-    warning: Option<String>,
     /// The console's address: `public_url`, else derived from `addr`.
     console_url: String,
     shutdown: CancellationToken,
@@ -151,8 +146,7 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|e| ServeError::Io(e.to_string()))?;
-        let warning = exposure_warning(addr, tls.is_some());
-        if let Some(warning) = &warning {
+        if let Some(warning) = exposure_warning(addr, tls.is_some()) {
             tracing::warn!("{warning}");
         }
         config.resolve_public_url(addr);
@@ -218,7 +212,6 @@ impl Server {
         Ok(Server {
             addr,
             tls: tls.is_some(),
-            warning,
             console_url,
             shutdown,
             grace,
