@@ -2,18 +2,21 @@
 //! token cache and the store, or the web console's session cookie (with
 //! its CSRF header for changes); and the first admin token, made on first start.
 
+use std::net::SocketAddr;
 use std::path::Path;
 
 use assent_domain::{Principal, Role};
 use assent_store::{NewToken, Store, StoreError, TokenRecord};
-use axum::extract::FromRequestParts;
-use axum::http::header;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
+use axum::http::{Extensions, header};
 use subtle::ConstantTimeEq;
 
 use crate::clock::now;
 use crate::console_session::{self, SignedIn};
 use crate::error::ApiError;
+use crate::live_streams::Credential;
 use crate::state::AppState;
 use crate::token_cache::{generate_token, token_sha256};
 
@@ -39,27 +42,84 @@ pub struct Authenticated {
     pub principal: Principal,
     /// The console session, when the cookie authenticated the request.
     pub session: Option<SignedIn>,
+    /// The SHA-256 of the token: the bearer token's, or the one the
+    /// console session was made from.
+    pub token_sha256: [u8; 32],
+}
+
+impl Authenticated {
+    /// What a stream opened by this request is registered under, so that
+    /// revoking the token or ending the session ends the stream.
+    pub fn credential(&self) -> Credential {
+        Credential {
+            principal: self.principal.name.clone(),
+            token_sha256: self.token_sha256,
+            session_sha256: self.session.as_ref().map(|s| s.record.id_sha256.clone()),
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
+    /// Failed attempts count against the client address's limit, and the
+    /// authenticated ones against the token's request rate (429 beyond).
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if let Some(token) = bearer_token(parts) {
-            let principal = principal_by_digest(state, &token_sha256(token)).await?;
-            return Ok(Authenticated {
-                principal,
-                session: None,
-            });
+        match authenticate(parts, state).await {
+            Ok(auth) => {
+                state.limits.request(&auth.principal.name)?;
+                Ok(auth)
+            }
+            Err(e) => Err(limit_failure(parts, state, e)),
         }
-        let secret =
-            console_session::cookie_secret(&parts.headers).ok_or(ApiError::Unauthorized)?;
-        let (principal, signed_in) = by_session_cookie(parts, state, secret).await?;
-        Ok(Authenticated {
-            principal,
-            session: Some(signed_in),
-        })
     }
+}
+
+/// A request that presented a token or session which was refused counts
+/// against its client address; beyond the limit the answer is 429.
+fn limit_failure(parts: &Parts, state: &AppState, error: ApiError) -> ApiError {
+    let presented =
+        bearer_token(parts).is_some() || console_session::cookie_secret(&parts.headers).is_some();
+    if presented {
+        failed_authentication(state, &parts.extensions, error)
+    } else {
+        error
+    }
+}
+
+/// Counts a refused credential against the client address of the request
+/// with these extensions: `error` itself while within the limit, else 429.
+pub fn failed_authentication(
+    state: &AppState,
+    extensions: &Extensions,
+    error: ApiError,
+) -> ApiError {
+    if !matches!(error, ApiError::Unauthorized | ApiError::SessionEnded) {
+        return error;
+    }
+    match extensions.get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(client)) => state.limits.failed_auth(client.ip()).err().unwrap_or(error),
+        None => error,
+    }
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Authenticated, ApiError> {
+    if let Some(token) = bearer_token(parts) {
+        let digest = token_sha256(token);
+        let principal = principal_by_digest(state, &digest).await?;
+        return Ok(Authenticated {
+            principal,
+            session: None,
+            token_sha256: digest,
+        });
+    }
+    let secret = console_session::cookie_secret(&parts.headers).ok_or(ApiError::Unauthorized)?;
+    let (principal, signed_in, digest) = by_session_cookie(parts, state, secret).await?;
+    Ok(Authenticated {
+        principal,
+        session: Some(signed_in),
+        token_sha256: digest,
+    })
 }
 
 /// The token of an `Authorization: Bearer` header.
@@ -114,7 +174,7 @@ async fn by_session_cookie(
     parts: &Parts,
     state: &AppState,
     secret: String,
-) -> Result<(Principal, SignedIn), ApiError> {
+) -> Result<(Principal, SignedIn, [u8; 32]), ApiError> {
     if parts.headers.contains_key(header::UPGRADE) {
         return Err(ApiError::Unauthorized);
     }
@@ -141,7 +201,7 @@ async fn by_session_cookie(
                 .into(),
         ));
     }
-    Ok((principal, signed_in))
+    Ok((principal, signed_in, digest))
 }
 
 impl Caller {

@@ -1,4 +1,6 @@
-//! Reading JSON request bodies defensively: size (413), content type (415),
+//! Reading JSON request bodies defensively: size (413, also for a declared
+//! `Content-Length` before reading), time (408 after `body_read_timeout`),
+//! content type (415),
 //! nesting depth, UTF-8 and shape (400 naming the field). Handlers never see
 //! a body that failed any of these, so nothing is ever half-written.
 
@@ -49,9 +51,25 @@ async fn read_json_bytes(req: Request, state: &AppState) -> Result<Bytes, ApiErr
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+    // A declared length over the limit is refused before a byte is read.
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let limit = state.config.max_body_bytes;
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    // A body that trickles or stalls is cut off (408), so it cannot hold
+    // its connection and handler for ever.
+    let timeout = state.config.body_read_timeout;
+    let read = tokio::time::timeout(timeout, Bytes::from_request(req, state))
+        .await
+        .map_err(|_| ApiError::RequestTimeout(timeout))?;
+    let bytes = read.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(state.config.max_body_bytes)
+            ApiError::PayloadTooLarge(limit)
         } else {
             ApiError::BadRequest(format!("could not read the body: {rejection}"))
         }

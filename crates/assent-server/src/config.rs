@@ -16,7 +16,7 @@ use crate::webhooks::{self, DeliverySettings, Webhook, WebhookConfig};
 
 /// Environment variables read as configuration keys (`ASSENT_<KEY>`).
 /// Others with the prefix (`ASSENT_URL`, `ASSENT_TOKEN`) belong to the CLI.
-const ENV_KEYS: [&str; 20] = [
+const ENV_KEYS: [&str; 29] = [
     "listen",
     "data_dir",
     "database_url",
@@ -37,6 +37,15 @@ const ENV_KEYS: [&str; 20] = [
     "webhook_concurrency",
     "public_url",
     "session_ttl",
+    "max_connections",
+    "connection_reserve",
+    "header_read_timeout",
+    "idle_timeout",
+    "body_read_timeout",
+    "failed_auth_per_minute",
+    "token_requests_per_second",
+    "tls_cert",
+    "tls_key",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,6 +113,37 @@ pub struct Config {
     /// How long a console sign-in lasts.
     #[serde(with = "humantime_serde")]
     pub session_ttl: Duration,
+    /// Most connections served at once; when full, the oldest idle one is
+    /// closed to make room.
+    pub max_connections: usize,
+    /// Connections let in beyond `max_connections` when every connection is
+    /// busy, for health checks and reviews only.
+    pub connection_reserve: usize,
+    /// How long a client may take to send a request's headers, counted from
+    /// when the connection opens or its previous response was sent (so it
+    /// also closes idle HTTP/1.1 keep-alive connections); also the TLS
+    /// handshake's limit.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// How long an HTTP/2 connection with no request in progress stays open.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// How long a client may take to send a request body (408 after).
+    #[serde(with = "humantime_serde")]
+    pub body_read_timeout: Duration,
+    /// Failed authentications (a wrong token or an ended session) allowed per
+    /// client address and minute; more get 429. 0 turns the limit off.
+    pub failed_auth_per_minute: u32,
+    /// Requests allowed per token (principal) and second, in bursts of as
+    /// many; more get 429. 0 (the default) turns the limit off.
+    pub token_requests_per_second: u32,
+    /// PEM certificate chain to serve HTTPS with (with `tls_key`). A relative
+    /// path in the config file is relative to that file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<RelativePathBuf>,
+    /// PEM private key of `tls_cert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<RelativePathBuf>,
 }
 
 /// What `assent serve` passes in from its flags; each overrides the config file and env.
@@ -148,6 +188,15 @@ impl Default for Config {
             webhook_concurrency: 16,
             public_url: None,
             session_ttl: Duration::from_secs(12 * 3600),
+            max_connections: 16_384,
+            connection_reserve: 128,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            body_read_timeout: Duration::from_secs(30),
+            failed_auth_per_minute: 30,
+            token_requests_per_second: 0,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -244,7 +293,29 @@ impl Config {
         if let Some(url) = &self.public_url {
             check_public_url(url)?;
         }
+        if self.max_connections == 0 {
+            return Err("configuration: max_connections must be at least 1".into());
+        }
+        if self.header_read_timeout.is_zero()
+            || self.idle_timeout.is_zero()
+            || self.body_read_timeout.is_zero()
+        {
+            return Err("configuration: header_read_timeout, idle_timeout and body_read_timeout must be positive".into());
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(
+                "configuration: tls_cert and tls_key go together; set both or neither".into(),
+            );
+        }
         Ok(())
+    }
+
+    /// The TLS certificate and key files, when HTTPS is configured.
+    pub fn tls_files(&self) -> Option<(PathBuf, PathBuf)> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some((cert.relative(), key.relative())),
+            _ => None,
+        }
     }
 
     /// Fills in `public_url` from the address the gateway is bound to when
@@ -258,7 +329,12 @@ impl Config {
                     SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
                 });
             }
-            self.public_url = Some(format!("http://{shown}"));
+            let scheme = if self.tls_files().is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            self.public_url = Some(format!("{scheme}://{shown}"));
         }
     }
 

@@ -33,6 +33,16 @@ pub enum ApiError {
     Unprocessable(String),
     #[error("the store is unavailable; retry later")]
     Unavailable,
+    /// The body did not arrive within `body_read_timeout`.
+    #[error("the request body did not arrive within {0:?}")]
+    RequestTimeout(std::time::Duration),
+    /// A rate limit; retry after the duration.
+    #[error("{0}")]
+    TooManyRequests(String, std::time::Duration),
+    /// Every connection is busy: a connection let in on the reserve asked
+    /// for something other than a health check or a review.
+    #[error("the gateway is at its connection limit; retry later")]
+    Overloaded,
     /// A bug on our side; details are logged, never sent.
     #[error("internal error")]
     Internal,
@@ -61,6 +71,9 @@ impl ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "idempotency-mismatch")
             }
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "body-timeout"),
+            ApiError::TooManyRequests(..) => (StatusCode::TOO_MANY_REQUESTS, "rate-limited"),
+            ApiError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -114,6 +127,14 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, _) = self.parts();
+        let retry_after = match &self {
+            ApiError::TooManyRequests(_, wait) => {
+                Some((wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1))
+            }
+            ApiError::Unavailable | ApiError::Overloaded => Some(1),
+            _ => None,
+        };
+        let closes = matches!(self, ApiError::Overloaded | ApiError::RequestTimeout(_));
         let problem = self.problem();
         let mut response = (status, axum::Json(problem)).into_response();
         let headers = response.headers_mut();
@@ -124,8 +145,12 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if closes {
+            // The connection is not worth keeping: full, or its body stalled.
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::Caller;
+use crate::auth::{Authenticated, Caller};
 use crate::body::{ApiJson, OptionalJson};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::operations::{self, DEFAULT_PAGE, MAX_PAGE, MAX_WAIT};
@@ -89,15 +89,25 @@ async fn create_approval(
     responses((status = 200, body = Approval), (status = 400, body = Problem), (status = 404, body = Problem)))]
 async fn get_approval(
     State(state): State<AppState>,
-    caller: Caller,
+    auth: Authenticated,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Approval>> {
     let id = parse_id(&id)?;
-    let wait = QueryParams::parse(raw.as_deref(), &["wait"])?.duration("wait", MAX_WAIT)?;
-    Ok(Json(
-        operations::wait(&state, &caller, id, wait.unwrap_or_default()).await?,
-    ))
+    let wait = QueryParams::parse(raw.as_deref(), &["wait"])?
+        .duration("wait", MAX_WAIT)?
+        .unwrap_or_default();
+    let guard = (!wait.is_zero()).then(|| state.streams.register(auth.credential()));
+    let caller = Caller(auth.principal);
+    let Some(guard) = guard else {
+        return Ok(Json(operations::get(&state, &caller, id).await?));
+    };
+    tokio::select! {
+        biased;
+        // The token was revoked (or the session ended) while waiting.
+        () = guard.ended() => Err(ApiError::Unauthorized),
+        approval = operations::wait(&state, &caller, id, wait) => Ok(Json(approval?)),
+    }
 }
 
 /// List approvals, newest first. Agents see only their own.

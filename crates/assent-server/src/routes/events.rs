@@ -14,7 +14,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::Caller;
+use crate::auth::Authenticated;
 use crate::error::{ApiResult, Problem};
 use crate::event_stream::{self, Subscription};
 use crate::params::{QueryParams, check_seq, parse_event_type};
@@ -29,7 +29,8 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 /// Server-Sent Events: `id:` is the event's `seq`, `event:` its type, `data:`
 /// the event. Resume with `Last-Event-ID` or `?after=SEQ`; without either the
 /// stream starts with the next event. `?types=a,b` filters. A comment every 15 s
-/// keeps the connection alive.
+/// keeps the connection alive. The stream ends when its token is revoked or
+/// its console session ends.
 #[utoipa::path(get, path = "/v1/events", tag = "events",
     params(
         ("after" = Option<i64>, Query, description = "send events after this seq"),
@@ -39,7 +40,7 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
     responses((status = 200, content_type = "text/event-stream", description = "event stream"), (status = 400, body = Problem)))]
 async fn events(
     State(state): State<AppState>,
-    caller: Caller,
+    auth: Authenticated,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Sse<impl Stream<Item = Result<sse::Event, Infallible>>>> {
@@ -60,15 +61,20 @@ async fn events(
         .one("types")?
         .map(|list| list.split(',').map(parse_event_type).collect())
         .transpose()?;
+    // Ends the stream when the token is revoked or the console session ends.
+    let guard = state.streams.register(auth.credential());
+    let ended = guard.ended();
     let rx = event_stream::start(
         state,
         Subscription {
             after,
             types,
-            viewer: caller.0,
+            viewer: auth.principal,
         },
     );
-    let stream = ReceiverStream::new(rx).map(|event: Event| {
+    let live = futures::StreamExt::take_until(ReceiverStream::new(rx), ended);
+    let stream = live.map(move |event: Event| {
+        let _registered = &guard;
         let frame = sse::Event::default()
             .id(event.seq.to_string())
             .event(event.kind.as_str());

@@ -5,12 +5,12 @@
 use assent_api::{SessionInfo, SignIn};
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{Extensions, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Authenticated, principal_by_digest};
+use crate::auth::{Authenticated, failed_authentication, principal_by_digest};
 use crate::body::ApiJson;
 use crate::console_session as session;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -30,9 +30,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 201, body = SessionInfo,
             headers(("Set-Cookie" = String, description = "assent_session=…; HttpOnly; SameSite=Strict; Path=/; Max-Age=…"))),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 415, body = Problem),
+        (status = 429, description = "too many failed sign-ins from this address", body = Problem),
     ))]
 async fn sign_in(
     State(state): State<AppState>,
+    extensions: Extensions,
     ApiJson(body): ApiJson<SignIn>,
 ) -> ApiResult<Response> {
     let token = body.token.trim();
@@ -40,7 +42,10 @@ async fn sign_in(
         return Err(ApiError::BadRequest("token: must not be empty".into()));
     }
     let digest = token_sha256(token);
-    let principal = principal_by_digest(&state, &digest).await?;
+    let principal = principal_by_digest(&state, &digest)
+        .await
+        .map_err(|e| failed_authentication(&state, &extensions, e))?;
+    state.limits.request(&principal.name)?;
     let secret = session::new_secret()?;
     let record = session::new_session(&secret, &digest, &principal, state.config.session_ttl);
     let (expires_at, lifetime) = (record.expires_at, record.expires_at - record.created_at);
@@ -76,7 +81,8 @@ async fn current_session(auth: Authenticated) -> Response {
 }
 
 /// Sign out: ends the session on the server (its cookie stops working at
-/// once, on every instance) and tells the browser to forget the cookie.
+/// once, on every instance, and the event streams it opened end) and tells
+/// the browser to forget the cookie.
 /// Needs the CSRF header like every cookie-authenticated change.
 #[utoipa::path(delete, path = "/v1/session", tag = "session",
     responses(
@@ -95,6 +101,7 @@ async fn sign_out(State(state): State<AppState>, auth: Authenticated) -> ApiResu
         Ok(()) | Err(assent_store::StoreError::NotFound) => {}
         Err(e) => return Err(e.into()),
     }
+    state.streams.end_session(&signed_in.record.id_sha256);
     tracing::info!(principal = %auth.principal.name, "console session ended");
     let cookie = session::clear_cookie(state.config.cookie_secure());
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())

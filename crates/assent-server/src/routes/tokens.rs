@@ -106,7 +106,8 @@ async fn list_tokens(State(state): State<AppState>, caller: Caller) -> ApiResult
     Ok(Json(TokenList { items }))
 }
 
-/// Revoke a token (admin); it stops working at once.
+/// Revoke a token (admin); it stops working at once, and the event streams,
+/// WebSockets and long-polls it opened end.
 #[utoipa::path(delete, path = "/v1/tokens/{name}", tag = "tokens", params(("name" = String, Path)),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn revoke_token(
@@ -117,8 +118,13 @@ async fn revoke_token(
     let admin = caller.require(Role::Admin)?;
     match state.store.revoke_token(&name, &admin.name, now()).await {
         Ok(()) => {
-            // This instance stops honouring it before answering; others follow the commit notice.
+            // This instance stops honouring it, and ends the streams it
+            // opened, before answering; others follow the commit notice.
             state.tokens.forget(&name);
+            state
+                .streams
+                .token_revoked(state.store.as_ref(), Some(&name))
+                .await;
             Ok(StatusCode::NO_CONTENT)
         }
         Err(assent_store::StoreError::NotFound) => Err(ApiError::NotFound("token")),

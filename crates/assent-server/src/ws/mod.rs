@@ -5,7 +5,9 @@
 //! Each request runs in its own task, so a long `approvals.wait` never holds
 //! up the connection's other requests; replies and event notifications go
 //! out through one writer. The server pings every 15 s and closes a
-//! connection it has heard nothing from (not even a pong) for 45 s.
+//! connection it has heard nothing from (not even a pong) for 45 s; it
+//! closes at once (1008) when the token that opened it is revoked, and with
+//! 1009 / 1007 / 1002 on a message too big, not UTF-8, or breaking the protocol.
 
 mod methods;
 mod rpc;
@@ -27,8 +29,9 @@ use tokio::task::{AbortHandle, JoinSet};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::Caller;
+use crate::auth::{Authenticated, Caller};
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::live_streams::StreamGuard;
 use crate::state::AppState;
 use rpc::Call;
 
@@ -41,6 +44,14 @@ const OUTBOUND: usize = 256;
 /// "Service restart": the gateway is shutting down; reconnect.
 const CLOSE_RESTART: u16 = 1012;
 const CLOSE_TIMEOUT: u16 = 1001;
+/// "Invalid frame payload data": a message that is not UTF-8.
+const CLOSE_INVALID_DATA: u16 = 1007;
+/// "Policy violation": the token that opened the connection was revoked.
+const CLOSE_REVOKED: u16 = 1008;
+/// "Message too big": larger than `max_body_bytes`.
+const CLOSE_TOO_BIG: u16 = 1009;
+/// "Protocol error": a frame that breaks the WebSocket protocol.
+const CLOSE_PROTOCOL: u16 = 1002;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(websocket))
@@ -57,17 +68,20 @@ pub fn router() -> OpenApiRouter<AppState> {
     ))]
 async fn websocket(
     State(state): State<AppState>,
-    caller: Caller,
+    auth: Authenticated,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     let upgrade = upgrade.map_err(|e| {
         ApiError::BadRequest(format!("this endpoint needs a WebSocket upgrade: {e}"))
     })?;
     let limit = state.config.max_body_bytes;
+    // Registered before the upgrade: a revocation from now on closes it.
+    let guard = state.streams.register(auth.credential());
+    let caller = Caller(auth.principal);
     Ok(upgrade
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| serve(state, caller, socket)))
+        .on_upgrade(move |socket| serve(state, caller, guard, socket)))
 }
 
 /// One client connection: who it is, where its messages go, its subscriptions.
@@ -79,9 +93,9 @@ pub struct Connection {
     next_subscription: AtomicU64,
 }
 
-/// Serves one upgraded connection until it closes, goes silent or the
-/// gateway shuts down.
-async fn serve(state: AppState, caller: Caller, socket: WebSocket) {
+/// Serves one upgraded connection until it closes, goes silent, its token is
+/// revoked or the gateway shuts down.
+async fn serve(state: AppState, caller: Caller, guard: StreamGuard, socket: WebSocket) {
     let (mut sink, mut incoming) = socket.split();
     let (outbound, mut to_send) = mpsc::channel::<Message>(OUTBOUND);
     let writer = tokio::spawn(async move {
@@ -103,15 +117,24 @@ async fn serve(state: AppState, caller: Caller, socket: WebSocket) {
     let mut requests = JoinSet::new();
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     let mut last_heard = Instant::now();
+    let revoked = guard.ended();
+    tokio::pin!(revoked);
     let close = loop {
         tokio::select! {
+            // First, so no message is answered once the token is revoked.
+            biased;
+            () = &mut revoked => break Some((CLOSE_REVOKED, "the token was revoked")),
             message = incoming.next() => {
                 last_heard = Instant::now();
                 let text = match message {
                     Some(Ok(Message::Text(text))) => text.as_str().to_owned(),
-                    Some(Ok(Message::Binary(bytes))) => String::from_utf8_lossy(&bytes).into_owned(),
+                    Some(Ok(Message::Binary(bytes))) => match String::from_utf8(bytes.into()) {
+                        Ok(text) => text,
+                        Err(_) => break Some((CLOSE_INVALID_DATA, "messages must be UTF-8 JSON")),
+                    },
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    Some(Ok(Message::Close(_)) | Err(_)) | None => break None,
+                    Some(Err(e)) => break read_error_close(e),
+                    Some(Ok(Message::Close(_))) | None => break None,
                 };
                 if requests.len() >= MAX_IN_FLIGHT {
                     connection.send(&rpc::failure(Value::Null, rpc::busy(MAX_IN_FLIGHT))).await;
@@ -139,8 +162,26 @@ async fn serve(state: AppState, caller: Caller, socket: WebSocket) {
         };
         let _ = outbound.send(Message::Close(Some(frame))).await;
     }
-    drop((outbound, connection));
+    drop((outbound, connection, guard));
     let _ = writer.await;
+}
+
+/// The close frame for a message that could not be read: too big (1009),
+/// not UTF-8 (1007), other protocol errors (1002); none when the
+/// connection itself failed.
+fn read_error_close(error: axum::Error) -> Option<(u16, &'static str)> {
+    use tungstenite::error::{CapacityError, Error};
+    let error = error.into_inner().downcast::<Error>().ok()?;
+    match *error {
+        Error::Capacity(CapacityError::MessageTooLong { .. }) => Some((
+            CLOSE_TOO_BIG,
+            "message larger than the gateway's max_body_bytes",
+        )),
+        Error::Capacity(_) => Some((CLOSE_TOO_BIG, "message too big")),
+        Error::Utf8(_) => Some((CLOSE_INVALID_DATA, "messages must be UTF-8 JSON")),
+        Error::Protocol(_) => Some((CLOSE_PROTOCOL, "WebSocket protocol error")),
+        _ => None,
+    }
 }
 
 impl Connection {

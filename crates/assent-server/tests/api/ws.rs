@@ -493,3 +493,32 @@ async fn a_message_over_the_body_limit_ends_the_connection(backend: Backend) {
         .await;
     assert_eq!(listed["items"], json!([]), "nothing was created");
 }
+
+/// The first close frame the server sends, within `SHORT`.
+async fn close_code(rpc: &mut Rpc) -> Option<u16> {
+    tokio::time::timeout(SHORT, async {
+        while let Some(Ok(message)) = rpc.socket.next().await {
+            if let Message::Close(frame) = message {
+                return frame.map(|f| u16::from(f.code));
+            }
+        }
+        None
+    })
+    .await
+    .expect("the connection was closed")
+}
+
+#[backends]
+async fn oversized_and_non_utf8_messages_close_with_1009_and_1007(backend: Backend) {
+    let app = TestApp::spawn_configured(backend, |c| c.max_body_bytes = 4096).await;
+    let mut big = Rpc::connect(&app, &app.agent).await;
+    let _ = big.socket.send(Message::text("x".repeat(8192))).await;
+    assert_eq!(close_code(&mut big).await, Some(1009));
+
+    let mut binary = Rpc::connect(&app, &app.agent).await;
+    let _ = binary
+        .socket
+        .send(Message::binary(vec![0xff, 0xfe, b'{', b'}']))
+        .await;
+    assert_eq!(close_code(&mut binary).await, Some(1007));
+}

@@ -1,5 +1,9 @@
 //! Starting and stopping the gateway.
 
+mod connections;
+mod http;
+mod tls;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -11,6 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::bootstrap_admin;
 use crate::config::{Config, LogFormat, ServeOptions};
+use crate::live_streams::LiveStreams;
+use crate::rate_limit::RateLimits;
 use crate::receipt_issuer::Receipts;
 use crate::routes::router;
 use crate::running_policy::{self, RunningPolicy};
@@ -20,7 +26,8 @@ use crate::sweeper::Schedule;
 use crate::token_cache::TokenCache;
 use crate::waiters::Waiters;
 use crate::webhooks::{Sender, Webhook};
-use crate::{commits, sweeper};
+use crate::{commits, live_streams, rate_limit, sweeper};
+use connections::{Connections, Limits};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -37,7 +44,11 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
     let config = Config::load(&options).map_err(ServeError::Config)?;
     init_logging(config.log_format);
     let server = Server::start(config).await?;
-    eprintln!("assent listening on http://{}", server.addr());
+    eprintln!(
+        "assent listening on {}://{}",
+        server.scheme(),
+        server.addr()
+    );
     eprintln!("assent console at {}", server.console_url());
     stop_signal().await;
     tracing::info!("shutting down");
@@ -81,6 +92,7 @@ async fn stop_signal() {
 /// A running gateway.
 pub struct Server {
     addr: SocketAddr,
+    tls: bool,
     /// The console's address: `public_url`, else derived from `addr`.
     console_url: String,
     shutdown: CancellationToken,
@@ -122,12 +134,21 @@ impl Server {
                 path.display()
             );
         }
+        let tls = config
+            .tls_files()
+            .map(|(cert, key)| tls::acceptor(&cert, &key))
+            .transpose()
+            .map_err(ServeError::Config)?;
+        let limits = connection_limits(&config);
         let listener = TcpListener::bind(config.listen_addr().map_err(ServeError::Config)?)
             .await
             .map_err(|e| ServeError::Io(format!("listening on {}: {e}", config.listen)))?;
         let addr = listener
             .local_addr()
             .map_err(|e| ServeError::Io(e.to_string()))?;
+        if let Some(warning) = exposure_warning(addr, tls.is_some()) {
+            tracing::warn!("{warning}");
+        }
         config.resolve_public_url(addr);
         let console_url = format!("{}/", config.public_base());
         let sender = Arc::new(
@@ -141,11 +162,17 @@ impl Server {
         );
 
         let shutdown = CancellationToken::new();
+        let rate_limits = Arc::new(RateLimits::new(
+            config.failed_auth_per_minute,
+            config.token_requests_per_second,
+        ));
         let state = AppState {
             store: store.clone(),
             config: Arc::new(config),
             waiters: Arc::new(Waiters::default()),
             tokens: Arc::new(TokenCache::default()),
+            limits: rate_limits,
+            streams: Arc::new(LiveStreams::default()),
             policy,
             signer,
             receipts,
@@ -157,6 +184,11 @@ impl Server {
                 store.clone(),
                 state.waiters.clone(),
                 state.tokens.clone(),
+                state.streams.clone(),
+            )),
+            tokio::spawn(live_streams::check_sessions(
+                state.streams.clone(),
+                store.clone(),
             )),
             tokio::spawn(sweeper::run(
                 store.clone(),
@@ -164,18 +196,22 @@ impl Server {
                 shutdown.clone(),
             )),
             tokio::spawn(reload_on_sighup(state.clone())),
+            tokio::spawn(rate_limit::purge(state.limits.clone())),
         ];
         let delivering = tokio::spawn(sender.run(shutdown.clone()));
         let grace = state.config.shutdown_grace;
         let app = router(state);
-        let stop = shutdown.clone();
-        let serving = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await
-        });
+        let connections = Arc::new(Connections::new(limits));
+        let serving = tokio::spawn(http::accept(
+            listener,
+            tls.clone(),
+            app,
+            connections,
+            shutdown.clone(),
+        ));
         Ok(Server {
             addr,
+            tls: tls.is_some(),
             console_url,
             shutdown,
             grace,
@@ -188,6 +224,11 @@ impl Server {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// `https` when serving TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
     }
 
     /// Where people open the web console.
@@ -271,4 +312,66 @@ fn create_data_dir(config: &Config) -> Result<(), ServeError> {
     builder
         .create(dir)
         .map_err(|e| ServeError::Io(format!("creating {}: {e}", dir.display())))
+}
+
+/// Plain HTTP on an address other than loopback carries bearer tokens and
+/// session cookies in clear: said at start.
+fn exposure_warning(addr: SocketAddr, tls: bool) -> Option<String> {
+    (!tls && !addr.ip().is_loopback()).then(|| {
+        format!(
+            "listening on {addr} without TLS: bearer tokens and session cookies cross the \
+             network in clear; set tls_cert and tls_key, or serve behind a TLS-terminating \
+             reverse proxy (docs/deployment.md)"
+        )
+    })
+}
+
+/// File descriptors kept for the database, the listener, webhooks and logs.
+const SPARE_FDS: u64 = 256;
+
+/// The connection limits, fitted to the file descriptors the process may
+/// open (the soft limit is raised to the hard one first).
+fn connection_limits(config: &Config) -> Limits {
+    let mut limits = Limits {
+        max_connections: config.max_connections,
+        reserve: config.connection_reserve,
+        header_read_timeout: config.header_read_timeout,
+        idle_timeout: config.idle_timeout,
+    };
+    if let Ok(fds) = rlimit::increase_nofile_limit(u64::MAX) {
+        let wanted = (limits.max_connections + limits.reserve) as u64;
+        let room = fds.saturating_sub(SPARE_FDS + u64::from(config.database_max_connections));
+        if wanted > room {
+            let fitted = usize::try_from(room).unwrap_or(usize::MAX).max(2);
+            limits.reserve = limits.reserve.min(fitted / 8);
+            limits.max_connections = fitted - limits.reserve;
+            tracing::warn!(
+                configured = config.max_connections,
+                max_connections = limits.max_connections,
+                connection_reserve = limits.reserve,
+                open_files_limit = fds,
+                "max_connections lowered to fit the open-files limit (ulimit -n)"
+            );
+        }
+    }
+    limits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_beyond_loopback_is_warned_about() {
+        let public: SocketAddr = "0.0.0.0:8470".parse().unwrap();
+        let local: SocketAddr = "127.0.0.1:8470".parse().unwrap();
+        let warning = exposure_warning(public, false).unwrap();
+        assert!(
+            warning.contains("without TLS") && warning.contains("tls_cert"),
+            "{warning}"
+        );
+        assert!(exposure_warning(public, true).is_none());
+        assert!(exposure_warning(local, false).is_none());
+        assert!(exposure_warning("[::1]:8470".parse().unwrap(), false).is_none());
+    }
 }
