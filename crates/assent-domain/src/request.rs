@@ -204,10 +204,12 @@ impl CreateApproval {
         let timeout = self.timeout(&placement, limits);
         let expires_at =
             now + time::Duration::milliseconds(timeout.as_millis().min(i64::MAX as u128) as i64);
+        let parts = crate::policy::shell::command_parts(&self.args);
         Approval {
             id,
             status: Status::Pending,
             action: self.action,
+            parts,
             args: self.args,
             summary: self.summary,
             context: self.context,
@@ -253,6 +255,11 @@ pub struct ReviewRequest {
     pub ttl_seconds: Option<u64>,
     #[serde(default)]
     pub grant_match: GrantMatch,
+    /// With `grant_match` `command`: the words every simple command of a
+    /// later request must start with; default the approved command's first
+    /// two words. It must begin every simple command of the approved command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_prefix: Option<String>,
 }
 
 /// The longest a timeboxed grant may live: 90 days.
@@ -274,11 +281,27 @@ impl ReviewRequest {
             scope: Scope::Once,
             ttl_seconds: None,
             grant_match: GrantMatch::Exact,
+            command_prefix: None,
         }
     }
 
     pub fn validate(&self) -> Result<(), InvalidField> {
         validate_text("reason", &self.reason, MAX_REASON_CHARS)?;
+        validate_text("command_prefix", &self.command_prefix, MAX_REASON_CHARS)?;
+        if let Some(prefix) = &self.command_prefix {
+            if self.grant_match != GrantMatch::Command {
+                return Err(InvalidField::new(
+                    "command_prefix",
+                    "only applies with grant_match command",
+                ));
+            }
+            if prefix.trim().is_empty() || prefix.chars().any(char::is_control) {
+                return Err(InvalidField::new(
+                    "command_prefix",
+                    "must hold at least one word, without control characters",
+                ));
+            }
+        }
         match (self.scope, self.ttl_seconds) {
             (Scope::Timeboxed, None) => Err(InvalidField::new(
                 "ttl_seconds",

@@ -17,6 +17,7 @@ mod policy;
 mod races;
 mod receipts;
 mod session;
+mod shell_policy;
 mod stats;
 mod webhooks;
 mod ws;
