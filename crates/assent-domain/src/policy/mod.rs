@@ -15,18 +15,16 @@ mod rule;
 pub mod shell;
 mod when;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 pub use error::{PolicyError, RuleRef};
 pub use example::{Example, ExampleFailure, ExampleKind};
 pub use input::{Effect, Input};
 
 use crate::approval::Risk;
-use crate::request::{CreateApproval, Placement};
+use crate::request::Placement;
 use example::Examples;
 use index::{GlobIndex, GlobIndexBuilder};
 use rule::{CommandIndex, Facts, Rule};

@@ -1,10 +1,12 @@
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use super::*;
 use crate::approval::QuorumStage;
+use crate::request::CreateApproval;
 
 fn policy(text: &str) -> Policy {
     match Policy::from_toml(text, "policy.toml") {
