@@ -335,6 +335,9 @@ fn review(r: &Review) -> String {
         json_name(&r.decision),
         json_name(&r.scope)
     );
+    if let Some(prefix) = &r.command_prefix {
+        line.push_str(&format!(" for commands starting {prefix:?}"));
+    }
     if let Some(reason) = &r.reason {
         line.push_str(": ");
         line.push_str(reason);
