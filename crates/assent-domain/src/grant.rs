@@ -139,7 +139,7 @@ pub fn command_prefix(approval: &Approval, given: Option<&str>) -> Result<String
         return Err(InvalidField::new(
             field,
             format!(
-                "the prefix {prefix:?} does not begin every simple command of the approved command ({:?} does not start with it); name a command_prefix that does",
+                "the prefix {prefix:?} does not begin every simple command of the approved command ({:?} does not start with those whole words); name a command_prefix that does",
                 part.text
             ),
         ));
