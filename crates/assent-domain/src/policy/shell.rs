@@ -1005,7 +1005,10 @@ mod tests {
         }
     }
 
-    fn redirects(line: &str) -> Vec<(String, String, bool)> {
+    /// A redirection as (op, target, writes_file).
+    type Seen = (String, String, bool);
+
+    fn redirects(line: &str) -> Vec<Seen> {
         split(line)
             .unwrap()
             .into_iter()
@@ -1016,7 +1019,8 @@ mod tests {
 
     #[test]
     fn redirections_are_listed_with_what_they_write() {
-        let cases: &[(&str, &[(&str, &str, bool)])] = &[
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str, bool)]);
+        let cases: &[Case<'_>] = &[
             ("ls > /etc/passwd", &[(">", "/etc/passwd", true)]),
             ("ls >>~/.bashrc", &[(">>", "~/.bashrc", true)]),
             ("ls &> out", &[("&>", "out", true)]),
@@ -1041,7 +1045,7 @@ mod tests {
             ("echo \\> x", &[]),
         ];
         for (line, want) in cases {
-            let want: Vec<(String, String, bool)> = want
+            let want: Vec<Seen> = want
                 .iter()
                 .map(|(o, t, w)| (o.to_string(), t.to_string(), *w))
                 .collect();
