@@ -12,7 +12,6 @@ use crate::approval::{Approval, GrantMatch, Scope, Status, Verdict};
 use crate::canonical::{canonical_json, sha256_hex};
 use crate::event::{EventType, NewEvent};
 use crate::policy::shell::{self, starts_with_words};
-use crate::request::InvalidField;
 
 /// A session grant lives until the session has been quiet this long.
 pub const SESSION_QUIET: time::Duration = time::Duration::hours(24);
@@ -86,65 +85,6 @@ pub struct GrantRequest<'a> {
     pub args_sha256: &'a str,
     pub requester: &'a str,
     pub session_id: Option<&'a str>,
-}
-
-/// How many words of the approved command a command grant keeps when the
-/// reviewer names no prefix.
-pub const DEFAULT_PREFIX_WORDS: usize = 2;
-
-/// The prefix a `grant_match` `command` review remembers: `given`
-/// (whitespace-normalised), else the approved command's first two words.
-/// It must begin every simple command of the approved command, so the
-/// grant never covers more than the reviewer saw.
-pub fn command_prefix(approval: &Approval, given: Option<&str>) -> Result<String, InvalidField> {
-    let Some(Value::String(line)) = approval.args.get("command") else {
-        return Err(InvalidField::new(
-            "grant_match",
-            "command needs an approval whose args.command is a shell command line",
-        ));
-    };
-    let parts = shell::split(line).map_err(|e| {
-        InvalidField::new(
-            "grant_match",
-            format!("command needs a command line that can be split: {e}"),
-        )
-    })?;
-    let Some(first) = parts.first() else {
-        return Err(InvalidField::new(
-            "grant_match",
-            "command needs a command line with at least one command",
-        ));
-    };
-    let prefix = match given {
-        Some(given) => given.split_whitespace().collect::<Vec<_>>().join(" "),
-        None => first
-            .text
-            .split(' ')
-            .take(DEFAULT_PREFIX_WORDS)
-            .collect::<Vec<_>>()
-            .join(" "),
-    };
-    if prefix.is_empty() {
-        return Err(InvalidField::new(
-            "command_prefix",
-            "must hold at least one word",
-        ));
-    }
-    if let Some(part) = parts.iter().find(|p| !starts_with_words(&p.text, &prefix)) {
-        let field = if given.is_some() {
-            "command_prefix"
-        } else {
-            "grant_match"
-        };
-        return Err(InvalidField::new(
-            field,
-            format!(
-                "the prefix {prefix:?} does not begin every simple command of the approved command ({:?} does not start with those whole words); name a command_prefix that does",
-                part.text
-            ),
-        ));
-    }
-    Ok(prefix)
 }
 
 /// Whether every simple command of `line` starts with `prefix` at a word

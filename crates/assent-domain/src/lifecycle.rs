@@ -258,7 +258,7 @@ pub fn review(
 
     let command_prefix = match (request.grant_match, request.scope) {
         (crate::GrantMatch::Command, crate::Scope::Session | crate::Scope::Timeboxed) => Some(
-            crate::grant::command_prefix(approval, request.command_prefix.as_deref())?,
+            crate::request::command_prefix(approval, request.command_prefix.as_deref())?,
         ),
         _ => None,
     };

@@ -262,6 +262,68 @@ pub struct ReviewRequest {
     pub command_prefix: Option<String>,
 }
 
+/// How many words of the approved command a command grant keeps when the
+/// reviewer names no prefix.
+pub const DEFAULT_PREFIX_WORDS: usize = 2;
+
+/// The prefix a `grant_match` `command` review remembers: `given`
+/// (whitespace-normalised), else the approved command's first two words.
+/// It must begin every simple command of the approved command, so the
+/// grant never covers more than the reviewer saw.
+pub fn command_prefix(approval: &Approval, given: Option<&str>) -> Result<String, InvalidField> {
+    let Some(Value::String(line)) = approval.args.get("command") else {
+        return Err(InvalidField::new(
+            "grant_match",
+            "command needs an approval whose args.command is a shell command line",
+        ));
+    };
+    let parts = crate::policy::shell::split(line).map_err(|e| {
+        InvalidField::new(
+            "grant_match",
+            format!("command needs a command line that can be split: {e}"),
+        )
+    })?;
+    let Some(first) = parts.first() else {
+        return Err(InvalidField::new(
+            "grant_match",
+            "command needs a command line with at least one command",
+        ));
+    };
+    let prefix = match given {
+        Some(given) => given.split_whitespace().collect::<Vec<_>>().join(" "),
+        None => first
+            .text
+            .split(' ')
+            .take(DEFAULT_PREFIX_WORDS)
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    if prefix.is_empty() {
+        return Err(InvalidField::new(
+            "command_prefix",
+            "must hold at least one word",
+        ));
+    }
+    if let Some(part) = parts
+        .iter()
+        .find(|p| !crate::policy::shell::starts_with_words(&p.text, &prefix))
+    {
+        let field = if given.is_some() {
+            "command_prefix"
+        } else {
+            "grant_match"
+        };
+        return Err(InvalidField::new(
+            field,
+            format!(
+                "the prefix {prefix:?} does not begin every simple command of the approved command ({:?} does not start with those whole words); name a command_prefix that does",
+                part.text
+            ),
+        ));
+    }
+    Ok(prefix)
+}
+
 /// The longest a timeboxed grant may live: 90 days.
 pub const MAX_GRANT_TTL_SECONDS: u64 = 90 * 24 * 3600;
 
