@@ -70,7 +70,9 @@ function partText(part) {
 
 /** One redirection: `2>&1`, or `> /etc/passwd` marked as writing a file. */
 function redirectBadge(r) {
-  const text = `${printable(r.op ?? '')} ${printable(r.target ?? '')}`.trim();
+  const op = printable(r.op ?? '');
+  // `2>&1` reads as one token; `> /etc/passwd` reads better spaced.
+  const text = `${op}${op.endsWith('&') ? '' : ' '}${printable(r.target ?? '')}`.trim();
   if (!r.writes_file) return h('code', {class: 'redirect'}, text);
   return h('span', {class: 'redirect writes'},
     h('code', {}, text),
