@@ -68,6 +68,23 @@ describe('the console', () => {
     assert.match(await page.locator('#pending-count').textContent(), /^2 pending$/);
   });
 
+  test('a shell card shows each command the policy saw and marks a redirection that writes a file', async () => {
+    const {page} = browser;
+    const {approval} = await gateway.request(agent, {
+      action: 'shell', summary: 'Save the status',
+      args: {command: 'git status > /etc/passwd 2>&1 && ls 2>/dev/null'},
+    });
+    const shown = card(page, approval.id);
+    await shown.waitFor();
+    assert.equal(await shown.locator('.parts li').count(), 2);
+    const writes = shown.locator('.redirect.writes');
+    assert.equal(await writes.count(), 1, 'only the redirection to /etc/passwd writes a file');
+    assert.match(await writes.textContent(), /> \/etc\/passwd writes a file/);
+    assert.equal(await shown.locator('code.redirect').count(), 2, '2>&1 and 2>/dev/null are shown, unmarked');
+    await shown.scrollIntoViewIfNeeded();
+    await browser.screenshot('card-shell-parts');
+  });
+
   test('approving with a reason wakes a waiting client and the card leaves', async () => {
     const {page} = browser;
     const {approval} = await gateway.request(agent, {action: 'deploy', summary: 'Ship v2', args: {version: '2.0.0'}});

@@ -25,6 +25,7 @@ pub use stats::{ActionStats, Counts, DayStats, ReviewerStats, Stats, TimeToDecis
 pub use tokens::{CreateToken, CreatedToken, TokenInfo, TokenList};
 
 pub use assent_domain::policy::Effect;
+pub use assent_domain::policy::shell::{CommandPart, Redirect};
 pub use assent_domain::{
     Approval, CreateApproval, Decision, Event, EventType, Grant, GrantEffect, GrantMatch,
     Principal, QuorumStage, Review, ReviewRequest, Risk, Role, Scope, Status, Verdict,

@@ -1,6 +1,7 @@
 //! Bodies of `/v1/policy` and `/v1/check`.
 
 use assent_domain::policy::Effect;
+use assent_domain::policy::shell::CommandPart;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -25,4 +26,9 @@ pub struct CheckResult {
     pub reason: Option<String>,
     /// The grant that would answer instead of a person, if any.
     pub grant: Option<Uuid>,
+    /// When `args.command` is a shell command line: the simple commands the
+    /// policy saw, each with its redirections. Absent for other requests
+    /// and for lines that cannot be split (which no rule allows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<Vec<CommandPart>>,
 }

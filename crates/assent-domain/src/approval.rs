@@ -7,6 +7,8 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::policy::shell::CommandPart;
+
 /// Where an approval is in its lifecycle. `Pending` moves to exactly one of
 /// the terminal statuses, which never change again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -96,13 +98,18 @@ pub enum Scope {
     Timeboxed,
 }
 
-/// Which later requests a grant covers: identical args, or any args of the action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+/// Which later requests a grant covers: identical args, shell command lines
+/// whose every simple command starts with a prefix, or any args of the
+/// action. Ordered from narrowest to widest.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GrantMatch {
     #[default]
     Exact,
+    Command,
     Action,
 }
 
@@ -139,6 +146,10 @@ pub struct Review {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub grant_match: GrantMatch,
+    /// With `grant_match` `command`: the prefix every simple command of a
+    /// later request must start with (at a word boundary) for the grant to answer it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_prefix: Option<String>,
     /// Present (and true) only when the matching rule allowed a requester to review its own approval.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub self_review: bool,
@@ -212,9 +223,23 @@ pub struct Approval {
     /// Whether the matching rule lets the requester review its own approval.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_self_review: bool,
+    /// When `args.command` is a shell command line: the simple commands the
+    /// policy saw in it, each with its redirections. Absent for other
+    /// requests and for lines that cannot be split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<Vec<CommandPart>>,
 }
 
 impl Approval {
+    /// Fills in [`Approval::parts`] from `args.command` (approvals stored
+    /// before parts were recorded get them on the way out).
+    pub fn with_parts(mut self) -> Self {
+        if self.parts.is_none() {
+            self.parts = crate::policy::shell::command_parts(&self.args);
+        }
+        self
+    }
+
     /// Pending, but past its deadline: the next decisive write must be the expiry.
     pub fn is_overdue(&self, now: OffsetDateTime) -> bool {
         self.status == Status::Pending && self.expires_at <= now

@@ -256,6 +256,13 @@ pub fn review(
         .into());
     }
 
+    let command_prefix = match (request.grant_match, request.scope) {
+        (crate::GrantMatch::Command, crate::Scope::Session | crate::Scope::Timeboxed) => Some(
+            crate::request::command_prefix(approval, request.command_prefix.as_deref())?,
+        ),
+        _ => None,
+    };
+
     let review = Review {
         principal: who.name.clone(),
         decision: request.decision,
@@ -263,6 +270,7 @@ pub fn review(
         scope: request.scope,
         ttl_seconds: request.ttl_seconds,
         grant_match: request.grant_match,
+        command_prefix,
         self_review,
         at: now,
     };

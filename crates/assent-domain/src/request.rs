@@ -204,10 +204,12 @@ impl CreateApproval {
         let timeout = self.timeout(&placement, limits);
         let expires_at =
             now + time::Duration::milliseconds(timeout.as_millis().min(i64::MAX as u128) as i64);
+        let parts = crate::policy::shell::command_parts(&self.args);
         Approval {
             id,
             status: Status::Pending,
             action: self.action,
+            parts,
             args: self.args,
             summary: self.summary,
             context: self.context,
@@ -253,6 +255,73 @@ pub struct ReviewRequest {
     pub ttl_seconds: Option<u64>,
     #[serde(default)]
     pub grant_match: GrantMatch,
+    /// With `grant_match` `command`: the words every simple command of a
+    /// later request must start with; default the approved command's first
+    /// two words. It must begin every simple command of the approved command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_prefix: Option<String>,
+}
+
+/// How many words of the approved command a command grant keeps when the
+/// reviewer names no prefix.
+pub const DEFAULT_PREFIX_WORDS: usize = 2;
+
+/// The prefix a `grant_match` `command` review remembers: `given`
+/// (whitespace-normalised), else the approved command's first two words.
+/// It must begin every simple command of the approved command, so the
+/// grant never covers more than the reviewer saw.
+pub fn command_prefix(approval: &Approval, given: Option<&str>) -> Result<String, InvalidField> {
+    let Some(Value::String(line)) = approval.args.get("command") else {
+        return Err(InvalidField::new(
+            "grant_match",
+            "command needs an approval whose args.command is a shell command line",
+        ));
+    };
+    let parts = crate::policy::shell::split(line).map_err(|e| {
+        InvalidField::new(
+            "grant_match",
+            format!("command needs a command line that can be split: {e}"),
+        )
+    })?;
+    let Some(first) = parts.first() else {
+        return Err(InvalidField::new(
+            "grant_match",
+            "command needs a command line with at least one command",
+        ));
+    };
+    let prefix = match given {
+        Some(given) => given.split_whitespace().collect::<Vec<_>>().join(" "),
+        None => first
+            .text
+            .split(' ')
+            .take(DEFAULT_PREFIX_WORDS)
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    if prefix.is_empty() {
+        return Err(InvalidField::new(
+            "command_prefix",
+            "must hold at least one word",
+        ));
+    }
+    if let Some(part) = parts
+        .iter()
+        .find(|p| !crate::policy::shell::starts_with_words(&p.text, &prefix))
+    {
+        let field = if given.is_some() {
+            "command_prefix"
+        } else {
+            "grant_match"
+        };
+        return Err(InvalidField::new(
+            field,
+            format!(
+                "the prefix {prefix:?} does not begin every simple command of the approved command ({:?} does not start with those whole words); name a command_prefix that does",
+                part.text
+            ),
+        ));
+    }
+    Ok(prefix)
 }
 
 /// The longest a timeboxed grant may live: 90 days.
@@ -274,11 +343,27 @@ impl ReviewRequest {
             scope: Scope::Once,
             ttl_seconds: None,
             grant_match: GrantMatch::Exact,
+            command_prefix: None,
         }
     }
 
     pub fn validate(&self) -> Result<(), InvalidField> {
         validate_text("reason", &self.reason, MAX_REASON_CHARS)?;
+        validate_text("command_prefix", &self.command_prefix, MAX_REASON_CHARS)?;
+        if let Some(prefix) = &self.command_prefix {
+            if self.grant_match != GrantMatch::Command {
+                return Err(InvalidField::new(
+                    "command_prefix",
+                    "only applies with grant_match command",
+                ));
+            }
+            if prefix.trim().is_empty() || prefix.chars().any(char::is_control) {
+                return Err(InvalidField::new(
+                    "command_prefix",
+                    "must hold at least one word, without control characters",
+                ));
+            }
+        }
         match (self.scope, self.ttl_seconds) {
             (Scope::Timeboxed, None) => Err(InvalidField::new(
                 "ttl_seconds",

@@ -27,7 +27,8 @@ pub const MAX_PAGE: u32 = 500;
 pub const MAX_WAIT: Duration = Duration::from_secs(300);
 
 /// An approval as it leaves the gateway: with its receipt when approved.
-fn outgoing(state: &AppState, mut approval: Approval) -> Approval {
+fn outgoing(state: &AppState, approval: Approval) -> Approval {
+    let mut approval = approval.with_parts();
     state.receipts.attach(&mut approval);
     approval
 }

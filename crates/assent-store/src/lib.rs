@@ -12,6 +12,7 @@ pub mod webhooks;
 
 use std::sync::Arc;
 
+use assent_domain::grant::GrantRequest;
 use assent_domain::{Approval, Event, Grant, LifecycleError, NewEvent, Principal, ReviewRequest};
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -104,9 +105,7 @@ pub trait Store: Send + Sync + 'static {
     /// without changing anything: what `POST /v1/check` reports.
     async fn matching_grant(
         &self,
-        action: &str,
-        args_sha256: &str,
-        session_id: Option<&str>,
+        request: &GrantRequest<'_>,
         now: OffsetDateTime,
     ) -> Result<Option<Grant>, StoreError>;
     async fn revoke_grant(

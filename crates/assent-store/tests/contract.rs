@@ -409,22 +409,36 @@ async fn grants_are_matched_without_side_effects_and_events_can_be_recorded_alon
         .await
         .unwrap();
     let hash = assent_domain::grant::args_sha256(&a.args);
+    let request = |requester, session| assent_domain::grant::GrantRequest {
+        action: "deploy",
+        args: &a.args,
+        args_sha256: &hash,
+        requester,
+        session_id: session,
+    };
     let grant = store
-        .matching_grant("deploy", &hash, Some("s1"), now())
+        .matching_grant(&request("bot", Some("s1")), now())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(
-        (grant.approval_id, grant.created_by.as_str()),
-        (a.id, "alice")
+        (
+            grant.approval_id,
+            grant.created_by.as_str(),
+            grant.requester.as_deref()
+        ),
+        (a.id, "alice", Some("bot"))
     );
-    assert!(
-        store
-            .matching_grant("deploy", &hash, Some("s2"), now())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    for (requester, session) in [("bot", Some("s2")), ("agent-2", Some("s1"))] {
+        assert!(
+            store
+                .matching_grant(&request(requester, session), now())
+                .await
+                .unwrap()
+                .is_none(),
+            "{requester} {session:?}"
+        );
+    }
     let before = all_events(&store).await.len();
     let reload = assent_domain::NewEvent {
         kind: EventType::PolicyReloaded,

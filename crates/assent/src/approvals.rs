@@ -95,9 +95,12 @@ pub async fn approve(
         ttl_seconds: args.ttl.map(whole_seconds),
         grant_match: if args.any_args {
             GrantMatch::Action
+        } else if args.command_prefix.is_some() {
+            GrantMatch::Command
         } else {
             GrantMatch::Exact
         },
+        command_prefix: args.command_prefix,
     };
     reviewed(out, &client.review(args.id, &review).await?)
 }

@@ -279,8 +279,13 @@ pub struct ApproveArgs {
     #[arg(long, value_parser = duration, required_if_eq("scope", "timeboxed"))]
     pub ttl: Option<Duration>,
     /// Let the grant cover any arguments of this action, not only these.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "command_prefix")]
     pub any_args: bool,
+    /// For a shell command: let the grant cover later command lines whose
+    /// every command starts with these words (e.g. "npm test") and writes
+    /// no file. They must begin every command of this approval.
+    #[arg(long, value_name = "WORDS")]
+    pub command_prefix: Option<String>,
 }
 
 #[derive(Debug, Args)]

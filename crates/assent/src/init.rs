@@ -40,7 +40,7 @@ mod tests {
     fn the_starter_policy_loads_and_its_examples_pass() {
         let policy = assent_domain::policy::Policy::from_toml(POLICY, "policy.toml").unwrap();
         assert!(policy.run_examples().is_empty());
-        assert_eq!(policy.rules().len(), 4);
+        assert_eq!(policy.rules().len(), 6);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use assent_client::{ApprovalList, CheckResult, CreatedToken, TokenInfo};
+use assent_domain::policy::shell::CommandPart;
 use assent_domain::timestamp::rfc3339 as timestamp;
 use assent_domain::{Approval, Event, Grant, QuorumStage, Review};
 use comfy_table::{ContentArrangement, Table, presets};
@@ -106,26 +107,16 @@ impl Output {
         if self.json {
             return print_json(&Items { items: grants });
         }
-        let mut table = table([
-            "ID",
-            "EFFECT",
-            "ACTION",
-            "ARGS",
-            "SESSION",
-            "EXPIRES",
-            "CREATED BY",
-        ]);
+        let mut table = table(["ID", "COVERS", "EXPIRES", "CREATED BY"]);
         for g in grants {
+            let covers = if g.covers.is_empty() {
+                g.describe()
+            } else {
+                g.covers.clone()
+            };
             table.add_row([
                 g.id.to_string(),
-                g.effect.as_str().to_owned(),
-                g.action.clone(),
-                if g.args_sha256.is_some() {
-                    "exact".to_owned()
-                } else {
-                    "any".to_owned()
-                },
-                g.session_id.clone().unwrap_or_else(|| "any".to_owned()),
+                covers,
                 timestamp(g.expires_at),
                 g.created_by.clone(),
             ]);
@@ -176,11 +167,33 @@ impl Output {
                 "grant",
                 result.grant.map(|g| g.to_string()).unwrap_or_default(),
             ),
+            (
+                "parts",
+                result
+                    .parts
+                    .iter()
+                    .flatten()
+                    .map(part_line)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
         ];
         let shown: Vec<(&str, String)> =
             fields.into_iter().filter(|(_, v)| !v.is_empty()).collect();
         stdout(&aligned(&shown))
     }
+}
+
+/// One simple command and where its output goes: `git status  > /etc/passwd (writes a file)`.
+fn part_line(part: &CommandPart) -> String {
+    let mut line = part.text.clone();
+    for r in &part.redirects {
+        line.push_str(&format!("  {}{}", r.op, r.target));
+        if r.writes_file {
+            line.push_str(" (writes a file)");
+        }
+    }
+    line
 }
 
 /// `{"items": [...]}`, the shape of the gateway's listings.
@@ -255,6 +268,10 @@ fn approval_fields(a: &Approval) -> Vec<(&'static str, String)> {
             .filter_map(|(k, v)| v.clone().map(|v| (k, v))),
     );
     fields.push(("args", pretty(&a.args)));
+    if let Some(parts) = &a.parts {
+        let lines: Vec<String> = parts.iter().map(part_line).collect();
+        fields.push(("parts", lines.join("\n")));
+    }
     if !a.context.is_empty() {
         fields.push(("context", pretty(&a.context)));
     }
@@ -312,6 +329,9 @@ fn review(r: &Review) -> String {
         json_name(&r.decision),
         json_name(&r.scope)
     );
+    if let Some(prefix) = &r.command_prefix {
+        line.push_str(&format!(" for commands starting {prefix:?}"));
+    }
     if let Some(reason) = &r.reason {
         line.push_str(": ");
         line.push_str(reason);

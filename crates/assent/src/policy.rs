@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use assent_client::{CheckResult, Client, CreateApproval};
+use assent_domain::policy::shell::command_parts;
 use assent_domain::policy::{Input, Policy};
 
 use crate::cli::PolicyCommand;
@@ -40,6 +41,7 @@ pub async fn run(
                         rule: evaluation.rule,
                         reason: evaluation.reason,
                         grant: None,
+                        parts: command_parts(&request.args),
                     }
                 }
                 None => connect()?.check(&request).await?,

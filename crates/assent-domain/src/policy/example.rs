@@ -7,7 +7,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{Effect, Input};
+use super::input::{Effect, Input};
 use crate::approval::Risk;
 
 /// One example request.

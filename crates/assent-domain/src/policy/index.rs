@@ -57,6 +57,13 @@ impl GlobIndexBuilder {
         }
     }
 
+    /// Adds `glob` under `id` without the literal and prefix fast paths
+    /// (for globs those paths cannot judge, such as case-insensitive ones).
+    pub fn add_glob(&mut self, glob: Glob, id: usize) {
+        self.rest.add(glob);
+        self.rest_ids.push(id);
+    }
+
     pub fn build(self) -> Result<GlobIndex, globset::Error> {
         let mut short_lengths: Vec<usize> = self.short_prefixes.keys().map(String::len).collect();
         short_lengths.sort_unstable();

@@ -8,9 +8,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 use toml::{Table, Value as Toml};
 
-use super::Effect;
 use super::error::{PolicyError, RuleRef};
 use super::example::{Example, Examples};
+use super::input::Effect;
 use super::pattern::{self, Pattern};
 use super::rule::{ArgMatcher, CommandMatcher, Rule};
 use super::when::When;
@@ -34,6 +34,8 @@ const RULE_KEYS: &[&str] = &[
     "allow_self_review",
     "reason",
     "examples",
+    "ignore_case",
+    "allow_redirects",
 ];
 
 #[derive(Deserialize)]
@@ -56,6 +58,10 @@ struct RawRule {
     reason: Option<String>,
     #[serde(default)]
     examples: RawExamples,
+    #[serde(default)]
+    ignore_case: bool,
+    #[serde(default)]
+    allow_redirects: bool,
 }
 
 #[derive(Deserialize)]
@@ -194,7 +200,7 @@ fn compile(
     let action = raw
         .action
         .as_deref()
-        .map(|a| pattern_of("action", a))
+        .map(|a| Pattern::with_case(a, raw.ignore_case).map_err(|message| fail("action", message)))
         .transpose()?;
     let requester = raw
         .requester
@@ -207,12 +213,18 @@ fn compile(
     }
     let mut args = Vec::new();
     if let Some(table) = &raw.args {
-        flatten_args(table, "", &mut args, fail)?;
+        flatten_args(table, "", raw.ignore_case, &mut args, fail)?;
+    }
+    if raw.allow_redirects && (raw.effect != Effect::Allow || raw.command.is_none()) {
+        return Err(fail(
+            "allow_redirects",
+            "only applies to an allow rule with a `command` matcher".into(),
+        ));
     }
     let command = raw
         .command
         .as_deref()
-        .map(|globs| command_matcher(globs, fail))
+        .map(|globs| command_matcher(globs, raw.effect, raw.allow_redirects, fail))
         .transpose()?;
     let when = raw
         .when
@@ -276,6 +288,7 @@ fn compile(
         escalate_after,
         quorum,
         allow_self_review: raw.allow_self_review,
+        ignore_case: raw.ignore_case,
     };
     Ok((rule, examples))
 }
@@ -285,6 +298,7 @@ fn compile(
 fn flatten_args(
     table: &Table,
     prefix: &str,
+    ignore_case: bool,
     out: &mut Vec<ArgMatcher>,
     fail: &dyn Fn(&str, String) -> PolicyError,
 ) -> Result<(), PolicyError> {
@@ -297,14 +311,17 @@ fn flatten_args(
                 if segments.iter().any(String::is_empty) {
                     return Err(fail(&field, "empty segment in field path".into()));
                 }
-                let pattern = Pattern::new(source).map_err(|message| fail(&field, message))?;
+                let pattern = Pattern::with_case(source, ignore_case)
+                    .map_err(|message| fail(&field, message))?;
                 out.push(ArgMatcher {
                     path,
                     segments,
                     pattern,
                 });
             }
-            Toml::Table(nested) => flatten_args(nested, &format!("{path}."), out, fail)?,
+            Toml::Table(nested) => {
+                flatten_args(nested, &format!("{path}."), ignore_case, out, fail)?
+            }
             _ => {
                 return Err(fail(
                     &field,
@@ -316,8 +333,12 @@ fn flatten_args(
     Ok(())
 }
 
+/// Deny and ask rules index each glob as written (whitespace-normalised);
+/// allow rules index its word-bounded forms.
 fn command_matcher(
     globs: &[String],
+    effect: Effect,
+    allow_redirects: bool,
     fail: &dyn Fn(&str, String) -> PolicyError,
 ) -> Result<CommandMatcher, PolicyError> {
     if globs.is_empty() {
@@ -327,13 +348,21 @@ fn command_matcher(
     let mut compiled = Vec::with_capacity(globs.len());
     for (i, source) in globs.iter().enumerate() {
         let words = source.split_whitespace().collect::<Vec<_>>().join(" ");
-        compiled.push(
-            pattern::glob(&words).map_err(|message| fail(&format!("command[{i}]"), message))?,
-        );
-        normalised.push(words);
+        pattern::glob(&words).map_err(|message| fail(&format!("command[{i}]"), message))?;
+        let forms = match effect {
+            Effect::Allow => pattern::word_bounded(&words),
+            Effect::Ask | Effect::Deny => vec![words],
+        };
+        for form in forms {
+            compiled.push(
+                pattern::glob(&form).map_err(|message| fail(&format!("command[{i}]"), message))?,
+            );
+            normalised.push(form);
+        }
     }
     Ok(CommandMatcher {
         globs: globs.to_vec(),
+        allow_redirects,
         normalised,
         compiled,
         slot: 0,

@@ -8,78 +8,26 @@
 mod error;
 mod example;
 mod index;
+mod input;
 mod load;
 mod pattern;
 mod rule;
 pub mod shell;
 mod when;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde::Serialize;
 
 pub use error::{PolicyError, RuleRef};
 pub use example::{Example, ExampleFailure, ExampleKind};
+pub use input::{Effect, Input};
 
 use crate::approval::Risk;
-use crate::request::{CreateApproval, Placement};
+use crate::request::Placement;
 use example::Examples;
 use index::{GlobIndex, GlobIndexBuilder};
 use rule::{CommandIndex, Facts, Rule};
-
-/// What a policy answers. Ordered by precedence: `Deny` > `Ask` > `Allow`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Effect {
-    Allow,
-    Ask,
-    Deny,
-}
-
-impl Effect {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Effect::Allow => "allow",
-            Effect::Ask => "ask",
-            Effect::Deny => "deny",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Effect> {
-        [Effect::Allow, Effect::Ask, Effect::Deny]
-            .into_iter()
-            .find(|e| e.as_str() == s)
-    }
-}
-
-/// The request a policy judges, borrowed from the caller.
-#[derive(Debug, Clone, Copy)]
-pub struct Input<'a> {
-    pub action: &'a str,
-    pub args: &'a Map<String, Value>,
-    pub labels: &'a BTreeMap<String, String>,
-    /// Name of the principal asking.
-    pub requester: &'a str,
-    pub session_id: Option<&'a str>,
-    /// The risk the request itself claims, if any (CEL `risk`).
-    pub risk: Option<Risk>,
-}
-
-impl<'a> Input<'a> {
-    pub fn new(request: &'a CreateApproval, requester: &'a str) -> Self {
-        Self {
-            action: &request.action,
-            args: &request.args,
-            labels: &request.labels,
-            requester,
-            session_id: request.session_id.as_deref(),
-            risk: request.risk,
-        }
-    }
-}
 
 /// The policy's answer for one request.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,6 +62,12 @@ pub struct RuleSummary {
     pub quorum: Vec<StageSummary>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub allow_self_review: bool,
+    /// Action and args globs match without regard to case.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_case: bool,
+    /// The command matcher lets simple commands that write to a file through.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub allow_redirects: bool,
 }
 
 /// One quorum stage of a listed rule.
@@ -206,6 +160,12 @@ impl Policy {
         let mut slots = 0;
         for (i, rule) in rules.iter_mut().enumerate() {
             match &rule.action {
+                Some(action) if action.is_glob() && action.ignores_case() => {
+                    match pattern::glob_with_case(action.source(), true) {
+                        Ok(glob) => actions.add_glob(glob, i),
+                        Err(_) => unindexed.push(i),
+                    }
+                }
                 Some(action) if action.is_glob() => match pattern::glob(action.source()) {
                     Ok(glob) => actions.add(action.source(), glob, i),
                     Err(_) => unindexed.push(i),
@@ -346,6 +306,8 @@ impl Policy {
                     })
                     .collect(),
                 allow_self_review: r.allow_self_review,
+                ignore_case: r.ignore_case,
+                allow_redirects: r.allow_redirects(),
             })
             .collect()
     }

@@ -11,6 +11,7 @@ pub const REGEX_PREFIX: &str = "re:";
 pub struct Pattern {
     source: String,
     kind: Kind,
+    ignore_case: bool,
 }
 
 /// Plain and prefix globs (most real patterns) skip the regex engine.
@@ -28,6 +29,12 @@ const GLOB_META: &[char] = &['*', '?', '[', ']', '{', '}', '\\'];
 impl Pattern {
     /// Compiles `source`; the error is a message for [`super::PolicyError`].
     pub fn new(source: &str) -> Result<Self, String> {
+        Self::with_case(source, false)
+    }
+
+    /// Compiles `source`, matching globs without regard to case when
+    /// `ignore_case` (a regex keeps its own flags: write `re:(?i)...`).
+    pub fn with_case(source: &str, ignore_case: bool) -> Result<Self, String> {
         let kind = match source.strip_prefix(REGEX_PREFIX) {
             Some(re) => {
                 let invalid =
@@ -35,6 +42,12 @@ impl Pattern {
                 // Checked alone first so the message quotes what was written.
                 Regex::new(re).map_err(invalid)?;
                 Kind::Regex(Regex::new(&format!("^(?:{re})$")).map_err(invalid)?)
+            }
+            None if ignore_case => {
+                let glob = glob_with_case(source, true)?;
+                let re = regex::bytes::Regex::new(glob.regex())
+                    .map_err(|e| format!("invalid glob: {e}"))?;
+                Kind::Glob(re)
             }
             None => {
                 let glob = glob(source)?;
@@ -52,6 +65,7 @@ impl Pattern {
         Ok(Self {
             source: source.to_owned(),
             kind,
+            ignore_case,
         })
     }
 
@@ -71,6 +85,12 @@ impl Pattern {
     /// Whether this is a glob (not a regex), so it can go in a [`super::index::GlobIndex`].
     pub fn is_glob(&self) -> bool {
         !matches!(self.kind, Kind::Regex(_))
+    }
+
+    /// Whether this glob ignores case (then the index must not take its
+    /// case-sensitive fast paths).
+    pub fn ignores_case(&self) -> bool {
+        self.ignore_case
     }
 }
 
@@ -104,11 +124,31 @@ pub fn shape(source: &str) -> Shape<'_> {
 /// Builds a glob where `*` also crosses `/` (actions, commands and paths are
 /// plain strings here, not file paths) and `\` escapes the next character.
 pub fn glob(source: &str) -> Result<Glob, String> {
+    glob_with_case(source, false)
+}
+
+/// [`glob`], optionally matching without regard to case.
+pub fn glob_with_case(source: &str, ignore_case: bool) -> Result<Glob, String> {
     GlobBuilder::new(source)
         .literal_separator(false)
         .backslash_escape(true)
+        .case_insensitive(ignore_case)
         .build()
         .map_err(|e| format!("invalid glob: {}", e.kind()))
+}
+
+/// A command glob for an allow rule, as one or two globs that stop at a
+/// word boundary: a trailing `*` right after a word (`npm test*`) becomes
+/// `npm test` and `npm test *`, so it never matches `npm testx`.
+pub fn word_bounded(source: &str) -> Vec<String> {
+    let Some(prefix) = source.strip_suffix('*') else {
+        return vec![source.to_owned()];
+    };
+    let escapes = prefix.chars().rev().take_while(|&c| c == '\\').count();
+    if prefix.is_empty() || prefix.ends_with(' ') || prefix.ends_with('*') || escapes % 2 == 1 {
+        return vec![source.to_owned()];
+    }
+    vec![prefix.to_owned(), format!("{prefix} *")]
 }
 
 #[cfg(test)]
@@ -141,6 +181,37 @@ mod tests {
                 assert_eq!(ours.is_match(v), theirs.is_match(v), "{p:?} on {v:?}");
             }
         }
+    }
+
+    #[test]
+    fn ignore_case_globs_fold_case_and_regexes_keep_their_flags() {
+        let p = Pattern::with_case("billing.*", true).unwrap();
+        assert!(p.is_match("Billing.Charge") && p.is_match("billing.x"));
+        assert!(
+            !Pattern::new("billing.*")
+                .unwrap()
+                .is_match("Billing.Charge")
+        );
+        assert!(Pattern::with_case("prod", true).unwrap().is_match("PROD"));
+        assert!(
+            !Pattern::with_case("re:prod", true)
+                .unwrap()
+                .is_match("PROD")
+        );
+        assert!(
+            Pattern::with_case("re:(?i)prod", true)
+                .unwrap()
+                .is_match("PROD")
+        );
+    }
+
+    #[test]
+    fn trailing_stars_of_allow_command_globs_stop_at_a_word_boundary() {
+        assert_eq!(word_bounded("npm test*"), ["npm test", "npm test *"]);
+        assert_eq!(word_bounded("npm test *"), ["npm test *"]);
+        assert_eq!(word_bounded("*"), ["*"]);
+        assert_eq!(word_bounded("a\\*"), ["a\\*"]);
+        assert_eq!(word_bounded("ls"), ["ls"]);
     }
 
     #[test]

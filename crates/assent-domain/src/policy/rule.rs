@@ -9,10 +9,10 @@ use globset::Glob;
 use serde_json::Value;
 
 use super::index::GlobIndex;
+use super::input::{Effect, Input};
 use super::pattern::Pattern;
 use super::shell;
 use super::when::{Variables, When};
-use super::{Effect, Input};
 use crate::approval::{QuorumStage, Risk};
 use crate::request::Placement;
 
@@ -32,6 +32,8 @@ pub(crate) struct Rule {
     pub escalate_after: Option<Duration>,
     pub quorum: Vec<QuorumStage>,
     pub allow_self_review: bool,
+    /// Action and args globs match without regard to case.
+    pub ignore_case: bool,
 }
 
 /// `args.<path> = "<pattern>"`.
@@ -48,7 +50,11 @@ pub(crate) struct ArgMatcher {
 pub(crate) struct CommandMatcher {
     /// As written, for listings.
     pub globs: Vec<String>,
+    /// Whether a simple command that writes to a file may still match (allow rules).
+    pub allow_redirects: bool,
     /// Whitespace-normalised, and compiled, for the policy's command index.
+    /// For allow rules a trailing `*` is split into "the prefix alone" and
+    /// "the prefix, a space, anything", so it stops at a word boundary.
     pub normalised: Vec<String>,
     pub compiled: Vec<Glob>,
     /// This matcher's position in [`CommandIndex`].
@@ -72,8 +78,11 @@ enum CommandHits {
     Parsed {
         /// Per slot: some form of some simple command matched.
         any: Vec<bool>,
-        /// Per slot: there is a simple command and every one's text matched.
+        /// Per slot: there is a simple command and every one's text, or its
+        /// text with its redirections, matched.
         every: Vec<bool>,
+        /// Some simple command redirects output to a file.
+        writes_file: bool,
     },
 }
 
@@ -89,13 +98,19 @@ impl CommandHits {
         let mut every = vec![!parts.is_empty(); index.slots];
         let mut row = vec![false; index.slots];
         let mut scratch = Vec::new();
+        let mut writes_file = false;
         for part in &parts {
             row.fill(false);
+            writes_file |= part.writes_file();
+            // `seen_as` starts with the text as written and ends with the
+            // text and its redirections (when it has any).
+            let last = part.seen_as.len().saturating_sub(1);
+            let with_redirects = !part.redirects.is_empty();
             for (i, form) in part.seen_as.iter().enumerate() {
+                let written = i == 0 || (with_redirects && i == last);
                 index.globs.for_each_match(form, &mut scratch, |slot| {
                     any[slot] = true;
-                    // `seen_as[0]` is the command as written.
-                    if i == 0 {
+                    if written {
                         row[slot] = true;
                     }
                 });
@@ -104,7 +119,11 @@ impl CommandHits {
                 *e &= *r;
             }
         }
-        CommandHits::Parsed { any, every }
+        CommandHits::Parsed {
+            any,
+            every,
+            writes_file,
+        }
     }
 }
 
@@ -156,6 +175,7 @@ impl Rule {
         {
             return false;
         }
+        let see_through = self.effect != Effect::Allow;
         if let Some(requester) = &self.requester
             && !requester.is_match(input.requester)
         {
@@ -170,7 +190,7 @@ impl Rule {
         if !labels_match {
             return false;
         }
-        if !self.args.iter().all(|m| m.matches(input)) {
+        if !self.args.iter().all(|m| m.matches(input, see_through)) {
             return false;
         }
         if let Some(command) = &self.command
@@ -199,6 +219,11 @@ impl Rule {
         }
     }
 
+    /// Whether the rule's command matcher lets file redirections through.
+    pub fn allow_redirects(&self) -> bool {
+        self.command.as_ref().is_some_and(|c| c.allow_redirects)
+    }
+
     /// One line per matcher, as written in the file.
     pub fn matcher_summary(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -225,28 +250,85 @@ impl Rule {
 }
 
 impl ArgMatcher {
-    /// A missing field never matches. Strings match as they are; numbers,
-    /// booleans, null, arrays and objects match by their compact JSON text
-    /// (`10`, `true`, `["a","b"]`).
-    fn matches(&self, input: &Input<'_>) -> bool {
+    /// A missing field never matches. For allow rules (`see_through` off)
+    /// the field must be a string that matches as it is. For deny and ask
+    /// rules it matches when any string inside it, at any depth of arrays
+    /// and objects (and through arrays on the way to it), matches as it is
+    /// or with surrounding whitespace trimmed; numbers, booleans, null and
+    /// whole arrays or objects also match by their compact JSON text (`10`,
+    /// `true`, `["a","b"]`).
+    fn matches(&self, input: &Input<'_>, see_through: bool) -> bool {
         let mut segments = self.segments.iter();
         let Some(first) = segments.next() else {
             return false;
         };
-        let mut value = input.args.get(first.as_str());
-        for segment in segments {
-            value = value.and_then(|v| v.get(segment.as_str()));
-        }
-        let Some(value) = value else {
+        let Some(value) = input.args.get(first.as_str()) else {
             return false;
         };
-        let text: Cow<'_, str> = match value {
-            Value::String(s) => Cow::Borrowed(s),
-            other => Cow::Owned(other.to_string()),
-        };
+        if !see_through {
+            let mut value = Some(value);
+            for segment in segments {
+                value = value.and_then(|v| v.get(segment.as_str()));
+            }
+            return match value {
+                Some(Value::String(s)) => self.pattern.is_match(s),
+                _ => false,
+            };
+        }
+        let rest: Vec<&str> = segments.map(String::as_str).collect();
+        self.reaches(value, &rest, 0)
+    }
+
+    /// Follows `path` from `value` (fanning out over arrays), then looks
+    /// for a matching value inside what it finds.
+    fn reaches(&self, value: &Value, path: &[&str], depth: usize) -> bool {
+        if depth > MAX_ARGS_DEPTH {
+            return false;
+        }
+        match (path.split_first(), value) {
+            (None, _) => self.holds(value, depth),
+            (Some((segment, rest)), Value::Object(map)) => map
+                .get(*segment)
+                .is_some_and(|v| self.reaches(v, rest, depth + 1)),
+            (Some(_), Value::Array(items)) => {
+                items.iter().any(|v| self.reaches(v, path, depth + 1))
+            }
+            (Some(_), _) => false,
+        }
+    }
+
+    /// Whether `value`, or anything inside it, matches.
+    fn holds(&self, value: &Value, depth: usize) -> bool {
+        if depth > MAX_ARGS_DEPTH {
+            return false;
+        }
+        match value {
+            Value::String(s) => {
+                self.pattern.is_match(s) || {
+                    let trimmed = s.trim();
+                    trimmed.len() != s.len() && self.pattern.is_match(trimmed)
+                }
+            }
+            Value::Array(items) => {
+                self.whole(value) || items.iter().any(|v| self.holds(v, depth + 1))
+            }
+            Value::Object(map) => {
+                self.whole(value) || map.values().any(|v| self.holds(v, depth + 1))
+            }
+            other => self.whole(other),
+        }
+    }
+
+    /// A non-string value by its compact JSON text.
+    fn whole(&self, value: &Value) -> bool {
+        let text: Cow<'_, str> = Cow::Owned(value.to_string());
         self.pattern.is_match(&text)
     }
 }
+
+/// How deep deny/ask args matchers look into arrays and objects (request
+/// bodies are bounded well below this by the JSON parser).
+const MAX_ARGS_DEPTH: usize = 256;
 
 impl CommandMatcher {
     /// Allow rules need every simple command to match one of the globs, and
@@ -254,12 +336,19 @@ impl CommandMatcher {
     /// match. A line that cannot be split never satisfies an allow rule and
     /// always satisfies a deny/ask rule. A missing or non-string
     /// `args.command` matches neither.
+    /// An allow rule also needs no simple command to write to a file,
+    /// unless it sets `allow_redirects`.
     fn matches(&self, effect: Effect, hits: &CommandHits) -> bool {
         match (effect, hits) {
             (_, CommandHits::Absent) => false,
             (Effect::Allow, CommandHits::Unparseable) => false,
             (_, CommandHits::Unparseable) => true,
-            (Effect::Allow, CommandHits::Parsed { every, .. }) => every[self.slot],
+            (
+                Effect::Allow,
+                CommandHits::Parsed {
+                    every, writes_file, ..
+                },
+            ) => every[self.slot] && (self.allow_redirects || !writes_file),
             (_, CommandHits::Parsed { any, .. }) => any[self.slot],
         }
     }

@@ -14,6 +14,12 @@
 //! the script argument of `sh -c`/`bash -c`/`zsh -c`/`dash -c`/`ksh -c`,
 //! `su -c`, `env -S` and `eval`. Quotes and backslashes are honoured, and
 //! `#` starts a comment at the beginning of a word.
+//!
+//! Redirections (`> file`, `2>&1`, `<<< text`) are taken out of the words and
+//! listed on their simple command, so policy can tell a command that writes
+//! a file from one that only reads or copies a descriptor.
+
+use serde::{Deserialize, Serialize};
 
 /// How deeply substitutions and `sh -c` scripts may nest before the line is
 /// refused; bounds recursion on hostile input.
@@ -45,14 +51,115 @@ pub enum ShellError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimpleCommand {
     /// The words as written (quotes removed, single spaces between words,
-    /// leading reserved words like `then` or `!` dropped). Allow rules see
-    /// only this form: a wrapper such as `sudo` or `env PATH=...` changes what
-    /// runs, so it must be allowed explicitly.
+    /// leading reserved words like `then` or `!` dropped, redirections
+    /// left out). Allow rules see only this form (or [`Self::written`]): a
+    /// wrapper such as `sudo` or `env PATH=...` changes what runs, so it must
+    /// be allowed explicitly.
     pub text: String,
+    /// Its redirections, in the order written.
+    pub redirects: Vec<Redirect>,
+    /// `text` followed by each redirection written as `<op><target>`
+    /// (`git status 2>&1 >/tmp/x`); the same as `text` without redirections.
+    pub written: String,
     /// `text` first, then each form with one more leading wrapper,
     /// assignment or command path stripped (`sudo rm -rf /` is also seen as
-    /// `rm -rf /`). Deny and ask rules match any of these.
+    /// `rm -rf /`), then `written` when it differs from `text`. Deny and ask
+    /// rules match any of these.
     pub seen_as: Vec<String>,
+}
+
+impl SimpleCommand {
+    /// Whether any redirection writes to a file.
+    pub fn writes_file(&self) -> bool {
+        self.redirects.iter().any(|r| r.writes_file)
+    }
+
+    /// What people are shown: the command and its redirections.
+    pub fn part(&self) -> CommandPart {
+        CommandPart {
+            text: self.text.clone(),
+            redirects: self.redirects.clone(),
+        }
+    }
+}
+
+/// One redirection of a simple command, e.g. `2>&1` or `>> ~/.bashrc`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Redirect {
+    /// The operator with its file descriptor, as written: `>`, `2>>`, `&>`,
+    /// `>|`, `2>&`, `<`, `<<<`.
+    pub op: String,
+    /// The file, descriptor or text it names (quotes removed); empty when
+    /// the line ends before it.
+    pub target: String,
+    /// Whether it writes to a file: an output operator whose target is not
+    /// `/dev/null` and that does not copy or close a descriptor (`2>&1`, `>&-`).
+    pub writes_file: bool,
+}
+
+impl Redirect {
+    fn new(op: String, target: String) -> Self {
+        let writes_file = writes_file(&op, &target);
+        Self {
+            op,
+            target,
+            writes_file,
+        }
+    }
+}
+
+fn writes_file(op: &str, target: &str) -> bool {
+    let op = op.trim_start_matches(|c: char| c.is_ascii_digit());
+    let output = op.contains('>');
+    if !output {
+        return false;
+    }
+    let descriptor =
+        target == "-" || (!target.is_empty() && target.bytes().all(|b| b.is_ascii_digit()));
+    if op == ">&" && descriptor {
+        return false;
+    }
+    target != "/dev/null"
+}
+
+/// A simple command as the API shows it: what the policy saw, and where
+/// its output goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CommandPart {
+    /// The words as written, quotes removed, redirections left out.
+    pub text: String,
+    /// Its redirections; empty when it has none.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub redirects: Vec<Redirect>,
+}
+
+/// The simple commands of `line` as the API shows them, or why it cannot
+/// be split.
+pub fn parts(line: &str) -> Result<Vec<CommandPart>, ShellError> {
+    Ok(split(line)?.iter().map(SimpleCommand::part).collect())
+}
+
+/// The parts of `args.command`, when it is a string that can be split.
+pub fn command_parts(
+    args: &serde_json::Map<String, serde_json::Value>,
+) -> Option<Vec<CommandPart>> {
+    match args.get("command") {
+        Some(serde_json::Value::String(line)) => parts(line).ok(),
+        _ => None,
+    }
+}
+
+/// Whether `text` starts with `prefix` at a word boundary: it is the
+/// prefix, or the prefix followed by a space (`npm test` begins
+/// `npm test -u`, not `npm testx`).
+pub fn starts_with_words(text: &str, prefix: &str) -> bool {
+    match text.strip_prefix(prefix) {
+        Some(rest) => rest.is_empty() || rest.starts_with(' '),
+        None => false,
+    }
 }
 
 /// Splits `line` into its simple commands, or refuses it.
@@ -90,28 +197,65 @@ struct Lexer<'o> {
     out: &'o mut Vec<SimpleCommand>,
 }
 
-/// The word being built, and whether its last character was an unquoted
-/// redirection sign (so `2>&1` is not a background `&`).
+/// The word being built, and whether any of it was quoted (a quoted `2`
+/// before `>` is a word, not a file descriptor).
 #[derive(Default)]
 struct Word {
     text: String,
     started: bool,
-    after_redirect: bool,
+    quoted: bool,
 }
 
 impl Word {
     fn push(&mut self, c: char) {
         self.text.push(c);
         self.started = true;
-        self.after_redirect = false;
     }
 
     fn push_str(&mut self, s: &str) {
         self.text.push_str(s);
         self.started = true;
-        self.after_redirect = false;
     }
 }
+
+/// The simple command being read: its words, its redirections, and a
+/// redirection operator still waiting for its target word.
+#[derive(Default)]
+struct Command {
+    words: Vec<String>,
+    redirects: Vec<Redirect>,
+    pending: Option<String>,
+}
+
+impl Command {
+    fn end_word(&mut self, word: &mut Word) {
+        if word.started {
+            let text = std::mem::take(&mut word.text);
+            match self.pending.take() {
+                Some(op) => self.redirects.push(Redirect::new(op, text)),
+                None => self.words.push(text),
+            }
+        }
+        *word = Word::default();
+    }
+
+    /// Starts a redirection; one still missing its target keeps an empty one.
+    fn redirect(&mut self, op: String) {
+        if let Some(earlier) = self.pending.replace(op) {
+            self.redirects.push(Redirect::new(earlier, String::new()));
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.words.is_empty() && self.redirects.is_empty() && self.pending.is_none()
+    }
+}
+
+/// Output and input redirection operators after their first character,
+/// longest first.
+const REDIRECT_OPS: &[&str] = &[
+    "&>>", "&>", ">>", ">|", ">&", ">", "<<<", "<<-", "<<", "<>", "<&", "<",
+];
 
 impl Lexer<'_> {
     fn peek(&self) -> Option<char> {
@@ -128,7 +272,7 @@ impl Lexer<'_> {
 
     /// Reads simple commands until `close` (consumed) or the end of input.
     fn list(&mut self, close: Close) -> Result<(), ShellError> {
-        let mut words: Vec<String> = Vec::new();
+        let mut words = Command::default();
         let mut word = Word::default();
         loop {
             let Some(c) = self.peek() else {
@@ -141,28 +285,18 @@ impl Lexer<'_> {
             };
             match c {
                 ' ' | '\t' | '\r' => {
-                    end_word(&mut words, &mut word);
+                    words.end_word(&mut word);
                     self.pos += 1;
                 }
                 '\n' | ';' => {
                     self.end_command(&mut words, &mut word)?;
                     self.pos += 1;
                 }
-                // `2>&1` and `>|` (clobber) are redirections, not operators.
-                '&' | '|' if word.after_redirect => {
-                    word.push(c);
-                    self.pos += 1;
-                }
                 '|' => {
                     self.end_command(&mut words, &mut word)?;
                     self.pos += 1;
                 }
-                '&' if self.peek_at(1) == Some('>') => {
-                    end_word(&mut words, &mut word);
-                    word.push_str("&>");
-                    word.after_redirect = true;
-                    self.pos += 2;
-                }
+                '&' if self.peek_at(1) == Some('>') => self.redirection(&mut words, &mut word),
                 '&' => {
                     self.end_command(&mut words, &mut word)?;
                     self.pos += 1;
@@ -173,11 +307,7 @@ impl Lexer<'_> {
                     self.nested(Close::Paren)?;
                     word.push_str(&self.source(start));
                 }
-                '<' | '>' => {
-                    word.push(c);
-                    word.after_redirect = true;
-                    self.pos += 1;
-                }
+                '<' | '>' => self.redirection(&mut words, &mut word),
                 '(' => {
                     self.end_command(&mut words, &mut word)?;
                     self.pos += 1;
@@ -219,6 +349,28 @@ impl Lexer<'_> {
         }
     }
 
+    /// Reads a redirection operator at the cursor (`&>`, `>>`, `2>&`, ...):
+    /// a word of digits just before it is its file descriptor; its target is
+    /// the next word.
+    fn redirection(&mut self, command: &mut Command, word: &mut Word) {
+        let mut op = String::new();
+        if word.started && !word.quoted && word.text.bytes().all(|b| b.is_ascii_digit()) {
+            op = std::mem::take(&mut word.text);
+            *word = Word::default();
+        } else {
+            command.end_word(word);
+        }
+        let rest: String = self.chars[self.pos..].iter().take(3).collect();
+        let sign = REDIRECT_OPS
+            .iter()
+            .find(|sign| rest.starts_with(**sign))
+            .copied()
+            .unwrap_or(">");
+        op.push_str(sign);
+        self.pos += sign.chars().count();
+        command.redirect(op);
+    }
+
     /// Reads a nested command list into the same output, one level deeper.
     fn nested(&mut self, close: Close) -> Result<(), ShellError> {
         if self.depth >= MAX_DEPTH {
@@ -257,6 +409,7 @@ impl Lexer<'_> {
     fn single_quoted(&mut self, word: &mut Word) -> Result<(), ShellError> {
         self.pos += 1;
         word.push_str("");
+        word.quoted = true;
         loop {
             match self.peek() {
                 None => return Err(ShellError::SingleQuote),
@@ -275,6 +428,7 @@ impl Lexer<'_> {
     fn double_quoted(&mut self, word: &mut Word, close: Close) -> Result<(), ShellError> {
         self.pos += 1;
         word.push_str("");
+        word.quoted = true;
         loop {
             match self.peek() {
                 None => return Err(ShellError::DoubleQuote),
@@ -384,20 +538,41 @@ impl Lexer<'_> {
         }
     }
 
-    fn end_command(&mut self, words: &mut Vec<String>, word: &mut Word) -> Result<(), ShellError> {
-        end_word(words, word);
-        if words.is_empty() {
+    fn end_command(&mut self, command: &mut Command, word: &mut Word) -> Result<(), ShellError> {
+        command.end_word(word);
+        if command.is_empty() {
             return Ok(());
         }
-        let taken = std::mem::take(words);
+        let Command {
+            words: taken,
+            mut redirects,
+            pending,
+        } = std::mem::take(command);
+        if let Some(op) = pending {
+            redirects.push(Redirect::new(op, String::new()));
+        }
         let written = strip_reserved(&taken);
-        if written.is_empty() {
+        if written.is_empty() && redirects.is_empty() {
             return Ok(());
         }
         let mut scripts = Vec::new();
-        let seen_as = forms(written, &mut scripts);
+        let mut seen_as = forms(written, &mut scripts);
+        let text = written.join(" ");
+        let mut with_redirects = text.clone();
+        for r in &redirects {
+            if !with_redirects.is_empty() {
+                with_redirects.push(' ');
+            }
+            with_redirects.push_str(&r.op);
+            with_redirects.push_str(&r.target);
+        }
+        if !redirects.is_empty() {
+            seen_as.push(with_redirects.clone());
+        }
         self.out.push(SimpleCommand {
-            text: written.join(" "),
+            text,
+            redirects,
+            written: with_redirects,
             seen_as,
         });
         for script in scripts {
@@ -405,13 +580,6 @@ impl Lexer<'_> {
         }
         Ok(())
     }
-}
-
-fn end_word(words: &mut Vec<String>, word: &mut Word) {
-    if word.started {
-        words.push(std::mem::take(&mut word.text));
-    }
-    *word = Word::default();
 }
 
 /// Reserved words that introduce a command without running anything.
@@ -821,10 +989,10 @@ mod tests {
             ("echo \"a; b | c\"", &["echo a; b | c"]),
             ("echo a\\;b", &["echo a;b"]),
             ("echo '$(rm -rf /)'", &["echo $(rm -rf /)"]),
-            ("npm test 2>&1", &["npm test 2>&1"]),
-            ("npm test &>/dev/null", &["npm test &>/dev/null"]),
-            ("npm test >& log", &["npm test >& log"]),
-            ("npm test >| log", &["npm test >| log"]),
+            ("npm test 2>&1", &["npm test"]),
+            ("npm test &>/dev/null", &["npm test"]),
+            ("npm test >& log", &["npm test"]),
+            ("npm test >| log", &["npm test"]),
             ("a '>'| b", &["a >", "b"]),
             ("git   push\t --force", &["git push --force"]),
             ("echo a # ; rm -rf /", &["echo a"]),
@@ -835,6 +1003,59 @@ mod tests {
         for (line, want) in cases {
             assert_eq!(texts(line), *want, "{line}");
         }
+    }
+
+    /// A redirection as (op, target, writes_file).
+    type Seen = (String, String, bool);
+
+    fn redirects(line: &str) -> Vec<Seen> {
+        split(line)
+            .unwrap()
+            .into_iter()
+            .flat_map(|c| c.redirects)
+            .map(|r| (r.op, r.target, r.writes_file))
+            .collect()
+    }
+
+    #[test]
+    fn redirections_are_listed_with_what_they_write() {
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str, bool)]);
+        let cases: &[Case<'_>] = &[
+            ("ls > /etc/passwd", &[(">", "/etc/passwd", true)]),
+            ("ls >>~/.bashrc", &[(">>", "~/.bashrc", true)]),
+            ("ls &> out", &[("&>", "out", true)]),
+            ("ls &>> out", &[("&>>", "out", true)]),
+            ("ls >| x", &[(">|", "x", true)]),
+            ("ls 1>x", &[("1>", "x", true)]),
+            ("ls>x", &[(">", "x", true)]),
+            ("ls >& log", &[(">&", "log", true)]),
+            ("ls <> f", &[("<>", "f", true)]),
+            ("ls 2>&1", &[("2>&", "1", false)]),
+            ("ls >&2", &[(">&", "2", false)]),
+            ("ls 2>&-", &[("2>&", "-", false)]),
+            ("ls 2>/dev/null", &[("2>", "/dev/null", false)]),
+            ("ls > '/dev/null'", &[(">", "/dev/null", false)]),
+            ("cat < in", &[("<", "in", false)]),
+            ("cat <<< x > y", &[("<<<", "x", false), (">", "y", true)]),
+            ("cat <<EOF", &[("<<", "EOF", false)]),
+            ("ls '2'>x", &[(">", "x", true)]),
+            ("ls >", &[(">", "", true)]),
+            ("> f", &[(">", "f", true)]),
+            ("echo '>' x", &[]),
+            ("echo \\> x", &[]),
+        ];
+        for (line, want) in cases {
+            let want: Vec<Seen> = want
+                .iter()
+                .map(|(o, t, w)| (o.to_string(), t.to_string(), *w))
+                .collect();
+            assert_eq!(redirects(line), want, "{line}");
+        }
+        assert_eq!(texts("ls '2'>x"), ["ls 2"]);
+        assert_eq!(texts("> f"), [""]);
+        let c = &split("git status > /etc/passwd 2>&1").unwrap()[0];
+        assert_eq!(c.written, "git status >/etc/passwd 2>&1");
+        assert_eq!(c.seen_as.last().unwrap(), "git status >/etc/passwd 2>&1");
     }
 
     #[test]

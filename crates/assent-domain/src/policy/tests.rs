@@ -1,10 +1,12 @@
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use super::*;
 use crate::approval::QuorumStage;
+use crate::request::CreateApproval;
 
 fn policy(text: &str) -> Policy {
     match Policy::from_toml(text, "policy.toml") {
@@ -1110,5 +1112,323 @@ proptest! {
     #[test]
     fn splitting_never_panics(line in "\\PC{0,80}") {
         let _ = shell::split(&line);
+    }
+}
+
+const LOOK_POLICY: &str = r#"
+default = "ask"
+
+[[rule]]
+name = "look"
+effect = "allow"
+command = ["git status*", "ls*"]
+"#;
+
+#[test]
+fn redirecting_output_to_a_file_never_matches_an_allow_rule() {
+    let p = policy(LOOK_POLICY);
+    for line in [
+        "git status > /etc/passwd",
+        "git status >> ~/.bashrc",
+        "ls > /dev/sda",
+        "ls &> out.txt",
+        "ls >| x",
+        "ls 1>x",
+        "ls>x",
+        "ls 2> err.log",
+        "ls &>> out.txt",
+        "ls >& out.txt",
+        "ls <> f",
+        "> /etc/passwd",
+        "ls && git status > /etc/passwd",
+        "ls > \"/dev/null\"x",
+        "ls >",
+    ] {
+        assert_eq!(effect(&p, &shell(line)), Effect::Ask, "{line:?}");
+    }
+    let cat = policy("[[rule]]\nname = \"cat\"\neffect = \"allow\"\ncommand = [\"cat *\"]");
+    assert_eq!(effect(&cat, &shell("cat README <<< x > y")), Effect::Ask);
+    assert_eq!(effect(&cat, &shell("cat README <<< x")), Effect::Allow);
+    assert_eq!(effect(&cat, &shell("cat < README")), Effect::Allow);
+}
+
+#[test]
+fn dev_null_and_descriptor_copies_stay_harmless() {
+    let p = policy(LOOK_POLICY);
+    for line in [
+        "ls 2>&1",
+        "ls 2>/dev/null",
+        "ls > /dev/null",
+        "ls &>/dev/null",
+        "git status 2>&1 | ls",
+        "ls >&2",
+        "ls 2>&-",
+        "ls",
+        "ls -la",
+        "git status -s",
+    ] {
+        assert_eq!(effect(&p, &shell(line)), Effect::Allow, "{line:?}");
+    }
+}
+
+#[test]
+fn allow_redirects_lets_a_rule_allow_writing_files() {
+    let p = policy(
+        r#"
+[[rule]]
+name = "build"
+effect = "allow"
+command = ["make build*"]
+allow_redirects = true
+"#,
+    );
+    assert_eq!(
+        effect(&p, &shell("make build > build.log 2>&1")),
+        Effect::Allow
+    );
+    assert_eq!(effect(&p, &shell("make buildx > x")), Effect::Ask);
+    assert!(
+        error(
+            "[[rule]]\nname = \"x\"\neffect = \"deny\"\ncommand = [\"a\"]\nallow_redirects = true"
+        )
+        .to_string()
+        .contains("field allow_redirects")
+    );
+    assert!(
+        error("[[rule]]\nname = \"x\"\neffect = \"allow\"\nallow_redirects = true")
+            .to_string()
+            .contains("only applies to an allow rule with a `command` matcher")
+    );
+}
+
+#[test]
+fn allow_globs_stop_at_word_boundaries_deny_globs_do_not() {
+    let p =
+        policy("[[rule]]\nname = \"t\"\neffect = \"allow\"\ncommand = [\"npm test*\", \"ls*\"]");
+    for (line, want) in [
+        ("npm test", Effect::Allow),
+        ("npm test --watch", Effect::Allow),
+        ("npm testx", Effect::Ask),
+        ("npm test-evil", Effect::Ask),
+        ("lsblk", Effect::Ask),
+        ("ls", Effect::Allow),
+    ] {
+        assert_eq!(effect(&p, &shell(line)), want, "{line:?}");
+    }
+    let deny = policy(
+        "default = \"allow\"\n[[rule]]\nname = \"f\"\neffect = \"deny\"\ncommand = [\"git push -f*\"]",
+    );
+    assert_eq!(effect(&deny, &shell("git push -fu origin")), Effect::Deny);
+    assert_eq!(
+        effect(&deny, &shell("git push -f origin > /tmp/x")),
+        Effect::Deny
+    );
+}
+
+#[test]
+fn deny_rules_still_see_redirections() {
+    let p = policy(
+        "default = \"allow\"\n[[rule]]\nname = \"etc\"\neffect = \"deny\"\ncommand = [\"*>/etc/*\"]",
+    );
+    assert_eq!(effect(&p, &shell("echo x > /etc/passwd")), Effect::Deny);
+    assert_eq!(effect(&p, &shell("echo x")), Effect::Allow);
+}
+
+#[test]
+fn parts_show_each_command_and_its_redirections() {
+    let parts = shell::parts("git status > /etc/passwd 2>&1 && ls").unwrap();
+    assert_eq!(parts.len(), 2);
+    assert_eq!(parts[0].text, "git status");
+    let redirects: Vec<(&str, &str, bool)> = parts[0]
+        .redirects
+        .iter()
+        .map(|r| (r.op.as_str(), r.target.as_str(), r.writes_file))
+        .collect();
+    assert_eq!(redirects, [(">", "/etc/passwd", true), ("2>&", "1", false)]);
+    assert_eq!(
+        (parts[1].text.as_str(), parts[1].redirects.len()),
+        ("ls", 0)
+    );
+}
+
+const STRUCTURE_POLICY: &str = r#"
+default = "allow"
+
+[[rule]]
+name = "prod"
+effect = "ask"
+action = "deploy"
+args = { env = "prod*" }
+
+[[rule]]
+name = "prod-any-case"
+effect = "ask"
+action = "release"
+args = { env = "prod*" }
+ignore_case = true
+
+[[rule]]
+name = "billing"
+effect = "deny"
+action = "billing.*"
+ignore_case = true
+"#;
+
+#[test]
+fn deny_and_ask_args_matchers_see_through_structure_whitespace_and_case() {
+    let p = policy(STRUCTURE_POLICY);
+    for args in [
+        json!({"env": "prod"}),
+        json!({"env": ["prod"]}),
+        json!({"env": {"name": "prod"}}),
+        json!({"env": " prod"}),
+        json!({"env": "prod \n"}),
+        json!({"env": [["x", {"deep": ["prod-eu"]}]]}),
+    ] {
+        assert_eq!(
+            decide(&p, &req("deploy", args.clone())),
+            (Effect::Ask, Some("prod".into())),
+            "{args}"
+        );
+    }
+    assert_eq!(
+        effect(&p, &req("deploy", json!({"env": "PROD"}))),
+        Effect::Allow
+    );
+    assert_eq!(
+        effect(&p, &req("deploy", json!({"env": ["staging"]}))),
+        Effect::Allow
+    );
+    assert_eq!(
+        effect(&p, &req("release", json!({"env": "PROD"}))),
+        Effect::Ask
+    );
+    assert_eq!(
+        effect(&p, &req("release", json!({"env": [" Prod-EU "]}))),
+        Effect::Ask
+    );
+    assert_eq!(
+        decide(&p, &req("Billing.Charge", json!({}))),
+        (Effect::Deny, Some("billing".into()))
+    );
+    assert_eq!(effect(&p, &req("BILLING.refund", json!({}))), Effect::Deny);
+}
+
+#[test]
+fn deny_args_paths_fan_out_over_arrays() {
+    let p = policy(
+        "default = \"allow\"\n[[rule]]\nname = \"t\"\neffect = \"deny\"\nargs = { \"target.env\" = \"prod\" }",
+    );
+    assert_eq!(
+        effect(
+            &p,
+            &req("x", json!({"target": [{"env": "dev"}, {"env": "prod"}]}))
+        ),
+        Effect::Deny
+    );
+}
+
+#[test]
+fn allow_args_matchers_need_a_matching_string() {
+    let p = policy("[[rule]]\nname = \"srv\"\neffect = \"allow\"\nargs = { path = \"/srv/*\" }");
+    assert_eq!(
+        effect(&p, &req("fs.write", json!({"path": "/srv/x"}))),
+        Effect::Allow
+    );
+    for args in [
+        json!({"path": ["/srv/x", "/etc/shadow"]}),
+        json!({"path": ["/srv/x"]}),
+        json!({"path": {"p": "/srv/x"}}),
+        json!({"path": " /srv/x"}),
+    ] {
+        assert_eq!(
+            effect(&p, &req("fs.write", args.clone())),
+            Effect::Ask,
+            "{args}"
+        );
+    }
+}
+
+#[test]
+fn ignore_case_and_allow_redirects_are_listed() {
+    let p = policy(STRUCTURE_POLICY);
+    let rules = p.rules();
+    assert!(rules[1].ignore_case && !rules[0].ignore_case);
+    let json = serde_json::to_value(&rules[1]).unwrap();
+    assert_eq!(json["ignore_case"], true);
+}
+
+/// Words after an allowed `ls` / `git status`.
+fn redirect_targets() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "> /etc/passwd",
+        ">> ~/.bashrc",
+        "&> out.txt",
+        ">| x",
+        "1>x",
+        "2>err",
+        ">x",
+        "&>>log",
+        ">&f",
+        "> \"$HOME/.profile\"",
+        "<> f",
+    ])
+    .prop_map(str::to_owned)
+}
+
+/// Wraps a JSON value in arrays and objects, `layers` deep.
+fn wrap(mut value: Value, layers: &[bool]) -> Value {
+    for &array in layers {
+        value = if array {
+            json!(["noise", value, 1])
+        } else {
+            json!({"noise": "x", "inner": value})
+        };
+    }
+    value
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn a_file_redirection_on_any_part_never_stays_allowed(
+        parts in prop::collection::vec(
+            (prop::sample::select(vec!["ls", "git status"]), safe_words()),
+            1..4,
+        ),
+        at in 0usize..4,
+        redirect in redirect_targets(),
+        joiner in prop::sample::select(vec![" && ", " | ", "; ", " || "]),
+    ) {
+        let p = policy(LOOK_POLICY);
+        let texts: Vec<String> = parts
+            .iter()
+            .map(|(head, words)| {
+                let mut t = head.to_string();
+                for w in words {
+                    t.push(' ');
+                    t.push_str(w);
+                }
+                t
+            })
+            .collect();
+        let line = texts.join(joiner);
+        prop_assert_eq!(effect(&p, &shell(&line)), Effect::Allow, "{}", line);
+        let at = at % texts.len();
+        let mut attacked = texts.clone();
+        attacked[at] = format!("{} {redirect}", attacked[at]);
+        let attacked = attacked.join(joiner);
+        prop_assert_eq!(effect(&p, &shell(&attacked)), Effect::Ask, "{}", attacked);
+    }
+
+    #[test]
+    fn wrapping_a_matched_value_keeps_deny_and_ask_matching(
+        value in prop::sample::select(vec!["prod", "prod-eu", " prod ", "production"]),
+        layers in prop::collection::vec(any::<bool>(), 0..6),
+    ) {
+        let p = policy(STRUCTURE_POLICY);
+        let args = json!({ "env": wrap(json!(value), &layers) });
+        prop_assert_eq!(effect(&p, &req("deploy", args.clone())), Effect::Ask, "{}", args);
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use cel::common::ast::{EntryExpr, Expr};
 use cel::{Context, IdedExpr, Program, Value};
 
-use super::Input;
+use super::input::Input;
 
 #[derive(Debug)]
 pub struct When {

@@ -1,6 +1,8 @@
 // A shell command shown as the policy saw it: one line per simple command
 // (the approval's `parts`, when the gateway sent them), each highlighted
-// word by word. Without `parts` the raw command line is shown.
+// word by word, with its redirections after it — those that write a file
+// marked, since no allow rule lets them through unless it says so. Without
+// `parts` the raw command line is shown.
 
 import {h} from './dom.js';
 import {printable} from './format.js';
@@ -66,6 +68,17 @@ function partText(part) {
   return part?.text ?? part?.command ?? JSON.stringify(part);
 }
 
+/** One redirection: `2>&1`, or `> /etc/passwd` marked as writing a file. */
+function redirectBadge(r) {
+  const op = printable(r.op ?? '');
+  // `2>&1` reads as one token; `> /etc/passwd` reads better spaced.
+  const text = `${op}${op.endsWith('&') ? '' : ' '}${printable(r.target ?? '')}`.trim();
+  if (!r.writes_file) return h('code', {class: 'redirect'}, text);
+  return h('span', {class: 'redirect writes'},
+    h('code', {}, text),
+    h('span', {class: 'redirect-note'}, ' writes a file'));
+}
+
 export function isShell(approval) {
   return approval.action === 'shell' && typeof approval.args?.command === 'string';
 }
@@ -78,9 +91,9 @@ export function commandView(approval) {
         ? 'One command, as the policy saw it:'
         : `${parts.length} commands, as the policy split the line:`),
       h('ol', {class: 'parts'}, parts.map((part) => {
-        const seenAs = Array.isArray(part?.seen_as) ? part.seen_as.slice(1) : [];
+        const redirects = Array.isArray(part?.redirects) ? part.redirects : [];
         return h('li', {}, commandLine(partText(part)),
-          seenAs.length ? h('span', {class: 'muted small seen-as'}, `also seen as: ${seenAs.map(printable).join(' · ')}`) : null);
+          redirects.length ? h('span', {class: 'redirects'}, redirects.map(redirectBadge)) : null);
       })));
   }
   return h('div', {class: 'command'},

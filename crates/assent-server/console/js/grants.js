@@ -7,12 +7,22 @@ import {liveTime, plural, printable, when} from './format.js';
 import {approvalHref} from './router.js';
 
 function covers(g) {
+  if (g.command_prefix) {
+    const verb = g.effect === 'deny' ? 'Rejects' : 'Approves';
+    return [`${verb} `, h('code', {}, printable(g.action)), ' command lines whose every command starts with ',
+      h('code', {}, printable(g.command_prefix)), ' and writes no file',
+      g.requester ? [' for ', h('code', {}, printable(g.requester))] : '',
+      g.session_id ? [' in session ', h('code', {}, printable(g.session_id)), ' (while the session stays active)']
+        : ' from any session',
+      '.'];
+  }
   const verb = g.effect === 'deny' ? 'Rejects' : 'Approves';
   return [
     `${verb} `, h('code', {}, printable(g.action)),
     g.args_sha256 ? [' with the exact args of ', h('a', {href: approvalHref(g.approval_id)}, 'its approval'),
       h('span', {class: 'muted small'}, ` (args SHA-256 ${g.args_sha256.slice(0, 12)}…)`)]
       : ' with any args',
+    g.requester ? [' for ', h('code', {}, printable(g.requester))] : '',
     g.session_id ? [' in session ', h('code', {}, printable(g.session_id)), ' (while the session stays active)']
       : ' from any session',
     '.',

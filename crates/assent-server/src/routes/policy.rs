@@ -1,7 +1,8 @@
 //! `/v1/policy` (show, reload) and `/v1/check` (what the policy would answer).
 
 use assent_api::{CheckResult, PolicyView};
-use assent_domain::grant::args_sha256;
+use assent_domain::grant::{GrantRequest, args_sha256};
+use assent_domain::policy::shell::command_parts;
 use assent_domain::policy::{Effect, Input, Policy};
 use assent_domain::{CreateApproval, GrantEffect, Role};
 use axum::Json;
@@ -73,15 +74,19 @@ async fn check(
         rule: evaluation.rule,
         reason: evaluation.reason,
         grant: None,
+        parts: command_parts(&body.args),
     };
     // Grants answer only what would otherwise ask: a deny rule is never overridden.
     if result.effect == Effect::Ask {
         let hash = args_sha256(&body.args);
-        if let Some(grant) = state
-            .store
-            .matching_grant(&body.action, &hash, body.session_id.as_deref(), now())
-            .await?
-        {
+        let request = GrantRequest {
+            action: &body.action,
+            args: &body.args,
+            args_sha256: &hash,
+            requester: &caller.0.name,
+            session_id: body.session_id.as_deref(),
+        };
+        if let Some(grant) = state.store.matching_grant(&request, now()).await? {
             result.effect = match grant.effect {
                 GrantEffect::Allow => Effect::Allow,
                 GrantEffect::Deny => Effect::Deny,

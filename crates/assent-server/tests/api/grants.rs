@@ -254,3 +254,46 @@ async fn session_scope_needs_a_session(backend: Backend) {
         "{problem}"
     );
 }
+
+#[backends]
+async fn a_session_grant_answers_only_the_requester_it_was_made_for(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let request = json!({"action": "deploy", "args": {"env": "prod"}, "session_id": "s1"});
+    decide(
+        &app,
+        &app.approver,
+        request.clone(),
+        json!({"decision": "approve", "scope": "session"}),
+    )
+    .await;
+    let (status, theirs) = app
+        .call(
+            Method::POST,
+            "/v1/approvals",
+            &app.other_agent,
+            Some(request.clone()),
+        )
+        .await;
+    assert_eq!(
+        (status, theirs["status"].as_str()),
+        (StatusCode::CREATED, Some("pending")),
+        "another agent sending the same session id is asked: {theirs}"
+    );
+    let (status, checked) = app
+        .call(
+            Method::POST,
+            "/v1/check",
+            &app.other_agent,
+            Some(request.clone()),
+        )
+        .await;
+    assert_eq!(
+        (status, checked["grant"].clone()),
+        (StatusCode::OK, Value::Null)
+    );
+    let (status, mine) = ask(&app, request).await;
+    assert_eq!(
+        (status, mine["status"].as_str()),
+        (StatusCode::OK, Some("approved"))
+    );
+}

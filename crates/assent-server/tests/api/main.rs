@@ -20,6 +20,7 @@ mod rate_limits;
 mod receipts;
 mod revocation;
 mod session;
+mod shell_policy;
 mod stats;
 mod tls;
 mod webhooks;

@@ -2,7 +2,7 @@
 //! person. Made by the decision that leaves them (in its batch), matched
 //! against every new pending approval, listed and revoked.
 
-use assent_domain::grant::{self, SESSION_QUIET};
+use assent_domain::grant::{self, GrantRequest, SESSION_QUIET};
 use assent_domain::timestamp::{from_unix_millis, unix_millis};
 use assent_domain::{Approval, Grant, GrantEffect};
 use async_trait::async_trait;
@@ -17,7 +17,7 @@ use crate::StoreError;
 /// The columns [`grant_from_row`] reads, for `concat!` into static SQL.
 macro_rules! grant_columns {
     () => {
-        "id, effect, action, args_sha256, session_id, expires_at, approval_id, created_by, created_at"
+        "id, effect, action, args_sha256, session_id, requester, command_prefix, expires_at, approval_id, created_by, created_at"
     };
 }
 
@@ -28,31 +28,38 @@ fn uuid_column(row: &AnyRow, column: &str) -> Result<Uuid, StoreError> {
 
 fn grant_from_row(row: &AnyRow) -> Result<Grant, StoreError> {
     let effect: String = row.try_get("effect")?;
-    Ok(Grant {
+    let mut grant = Grant {
         id: uuid_column(row, "id")?,
         effect: GrantEffect::parse(&effect)
             .ok_or_else(|| StoreError::Corrupt(format!("unknown grant effect {effect}")))?,
         action: row.try_get("action")?,
         args_sha256: row.try_get("args_sha256")?,
         session_id: row.try_get("session_id")?,
+        requester: row.try_get("requester")?,
+        command_prefix: row.try_get("command_prefix")?,
+        covers: String::new(),
         expires_at: from_unix_millis(row.try_get("expires_at")?),
         approval_id: uuid_column(row, "approval_id")?,
         created_by: row.try_get("created_by")?,
         created_at: from_unix_millis(row.try_get("created_at")?),
-    })
+    };
+    grant.covers = grant.describe();
+    Ok(grant)
 }
 
 async fn insert(conn: &mut AnyConnection, g: &Grant) -> Result<(), StoreError> {
     sqlx::query(concat!(
         "INSERT INTO grants (",
         grant_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     ))
     .bind(g.id.to_string())
     .bind(g.effect.as_str())
     .bind(&g.action)
     .bind(&g.args_sha256)
     .bind(&g.session_id)
+    .bind(&g.requester)
+    .bind(&g.command_prefix)
     .bind(unix_millis(g.expires_at))
     .bind(g.approval_id.to_string())
     .bind(&g.created_by)
@@ -62,11 +69,11 @@ async fn insert(conn: &mut AnyConnection, g: &Grant) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The live grant answering a request, deny grants first.
-fn matching_query<'q>(
-    action: &'q str,
-    args_sha256: &'q str,
-    session_id: Option<&'q str>,
+/// The live grants that may answer a request, deny grants first, oldest
+/// first among equals; [`first_answering`] applies the checks SQL cannot
+/// (a command grant's prefix).
+fn candidates_query<'q>(
+    request: &GrantRequest<'q>,
     now_ms: i64,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
     sqlx::query(concat!(
@@ -74,26 +81,40 @@ fn matching_query<'q>(
         grant_columns!(),
         " FROM grants WHERE action = $1 AND expires_at > $2",
         " AND (args_sha256 IS NULL OR args_sha256 = $3) AND (session_id IS NULL OR session_id = $4)",
-        " ORDER BY CASE effect WHEN 'deny' THEN 0 ELSE 1 END, created_at LIMIT 1"
+        " AND (requester IS NULL OR requester = $5)",
+        " ORDER BY CASE effect WHEN 'deny' THEN 0 ELSE 1 END, created_at, id"
     ))
-    .bind(action)
+    .bind(request.action)
     .bind(now_ms)
-    .bind(args_sha256)
-    .bind(session_id)
+    .bind(request.args_sha256)
+    .bind(request.session_id)
+    .bind(request.requester)
+}
+
+fn first_answering(
+    rows: &[AnyRow],
+    request: &GrantRequest<'_>,
+    now: OffsetDateTime,
+) -> Result<Option<Grant>, StoreError> {
+    for row in rows {
+        let grant = grant_from_row(row)?;
+        if grant.answers(request, now) {
+            return Ok(Some(grant));
+        }
+    }
+    Ok(None)
 }
 
 /// The live grant that would answer a request now, changing nothing.
 pub(crate) async fn matching(
     readers: &AnyPool,
-    action: &str,
-    args_sha256: &str,
-    session_id: Option<&str>,
+    request: &GrantRequest<'_>,
     now: OffsetDateTime,
 ) -> Result<Option<Grant>, StoreError> {
-    let row = matching_query(action, args_sha256, session_id, unix_millis(now))
-        .fetch_optional(readers)
+    let rows = candidates_query(request, unix_millis(now))
+        .fetch_all(readers)
         .await?;
-    row.as_ref().map(grant_from_row).transpose()
+    first_answering(&rows, request, now)
 }
 
 /// The live grant that answers a new request, deny grants first. Any new
@@ -105,18 +126,28 @@ pub(crate) async fn answering(
 ) -> Result<Option<Grant>, StoreError> {
     let now = unix_millis(a.created_at);
     if let Some(session) = &a.session_id {
-        sqlx::query("UPDATE grants SET expires_at = $1 WHERE session_id = $2 AND expires_at > $3")
-            .bind(unix_millis(a.created_at + SESSION_QUIET))
-            .bind(session)
-            .bind(now)
-            .execute(&mut ctx.conn)
-            .await?;
+        sqlx::query(
+            "UPDATE grants SET expires_at = $1 WHERE session_id = $2 AND requester = $3 AND expires_at > $4",
+        )
+        .bind(unix_millis(a.created_at + SESSION_QUIET))
+        .bind(session)
+        .bind(&a.requester)
+        .bind(now)
+        .execute(&mut ctx.conn)
+        .await?;
     }
     let hash = grant::args_sha256(&a.args);
-    let row = matching_query(&a.action, &hash, a.session_id.as_deref(), now)
-        .fetch_optional(&mut ctx.conn)
+    let request = GrantRequest {
+        action: &a.action,
+        args: &a.args,
+        args_sha256: &hash,
+        requester: &a.requester,
+        session_id: a.session_id.as_deref(),
+    };
+    let rows = candidates_query(&request, now)
+        .fetch_all(&mut ctx.conn)
         .await?;
-    row.as_ref().map(grant_from_row).transpose()
+    first_answering(&rows, &request, a.created_at)
 }
 
 /// Stores the grant a decision leaves behind, if any.

@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use assent_domain::event::ChainHead;
+use assent_domain::grant::GrantRequest;
 use assent_domain::{Approval, Event, Grant, NewEvent, Principal, ReviewRequest};
 use async_trait::async_trait;
 use sqlx::AnyPool;
@@ -222,12 +223,10 @@ impl Store for SqlStore {
 
     async fn matching_grant(
         &self,
-        action: &str,
-        args_sha256: &str,
-        session_id: Option<&str>,
+        request: &GrantRequest<'_>,
         now: OffsetDateTime,
     ) -> Result<Option<Grant>, StoreError> {
-        grants::matching(&self.readers, action, args_sha256, session_id, now).await
+        grants::matching(&self.readers, request, now).await
     }
 
     async fn revoke_grant(
