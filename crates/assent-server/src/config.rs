@@ -37,6 +37,7 @@ const ENV_KEYS: [&str; 20] = [
     "webhook_concurrency",
     "public_url",
     "session_ttl",
+    "insecure_permissions",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,6 +105,9 @@ pub struct Config {
     /// How long a console sign-in lasts.
     #[serde(with = "humantime_serde")]
     pub session_ttl: Duration,
+    /// Start even when the data directory or the SQLite database can be
+    /// read by other users (otherwise the gateway refuses).
+    pub insecure_permissions: bool,
 }
 
 /// What `assent serve` passes in from its flags; each overrides the config file and env.
@@ -115,6 +119,8 @@ pub struct ServeOptions {
     pub data_dir: Option<PathBuf>,
     pub policy: Option<PathBuf>,
     pub log_format: Option<String>,
+    /// `--insecure-permissions`: accept a data dir or database others can read.
+    pub insecure_permissions: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,6 +154,7 @@ impl Default for Config {
             webhook_concurrency: 16,
             public_url: None,
             session_ttl: Duration::from_secs(12 * 3600),
+            insecure_permissions: false,
         }
     }
 }
@@ -165,6 +172,8 @@ struct Overrides {
     policy: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     log_format: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    insecure_permissions: bool,
 }
 
 impl Config {
@@ -188,6 +197,7 @@ impl Config {
             data_dir: options.data_dir.clone(),
             policy: options.policy.clone(),
             log_format: options.log_format.clone(),
+            insecure_permissions: options.insecure_permissions,
         };
         let config: Config = figment
             .merge(Env::prefixed("ASSENT_").only(&ENV_KEYS))

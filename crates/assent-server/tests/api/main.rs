@@ -11,6 +11,7 @@ mod console;
 mod durability;
 mod events;
 mod grants;
+mod hardening;
 mod lifecycle;
 mod metrics;
 mod policy;
