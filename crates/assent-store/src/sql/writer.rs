@@ -52,7 +52,94 @@ type Reply = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 trait Queued: Send {
     /// Runs the change. The reply is called with the batch's outcome; the
     /// error, when present, means the database failed and the batch must too.
-    async fn run(
+    async fn run(self: Box<Self>, ctx: &mut WriteCtx) -> (Reply, Option<StoreError>);
+    /// Answers without running (the batch could not start).
+    fn fail(self: Box<Self>, error: StoreError);
+}
+
+struct WithReply<C: Change> {
+    change: C,
+    reply: oneshot::Sender<Result<C::Output, StoreError>>,
+}
+
+#[async_trait]
+impl<C: Change> Queued for WithReply<C> {
+    async fn run(self: Box<Self>, ctx: &mut WriteCtx) -> (Reply, Option<StoreError>) {
+        let WithReply { change, reply } = *self;
+        let answer = match change.apply(ctx).await {
+            Ok(output) => Ok(output),
+            Err(ChangeError::Refused(refusal)) => Err(refusal),
+            Err(ChangeError::Failed(error)) => {
+                let own = error.clone();
+                return (
+                    Box::new(move |batch: Result<(), StoreError>| {
+                        drop(reply.send(Err(batch.err().unwrap_or(own))))
+                    }),
+                    Some(error),
+                );
+            }
+        };
+        (
+            Box::new(move |batch: Result<(), StoreError>| drop(reply.send(batch.and(answer)))),
+            None,
+        )
+    }
+
+    fn fail(self: Box<Self>, error: StoreError) {
+        let _ = self.reply.send(Err(error));
+    }
+}
+
+/// The handle callers use to queue changes.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    queue: mpsc::Sender<Box<dyn Queued>>,
+    /// Batches failed in a row since the last commit or successful probe.
+    failing: Arc<AtomicU32>,
+}
+
+impl Writer {
+    /// Starts the writer task on `conn`, whose chain ends at `head`; it
+    /// publishes each commit to `notices`.
+    pub fn start(
+        backend: Backend,
+        conn: AnyConnection,
+        head: ChainHead,
+        notices: Arc<Notices>,
+    ) -> Writer {
+        let (queue, rx) = mpsc::channel(QUEUE_DEPTH);
+        let ctx = WriteCtx {
+            conn,
+            head,
+            committed: Committed::default(),
+            webhook_targets: Vec::new(),
+            claim: backend.claim_clause(),
+        };
+        let failing = Arc::new(AtomicU32::new(0));
+        tokio::spawn(run(backend, ctx, rx, notices, failing.clone()));
+        Writer { queue, failing }
+    }
+
+    /// How many batches failed in a row (0 when the last one committed or
+    /// a probe since found the database writable).
+    pub fn failing(&self) -> u32 {
+        self.failing.load(Ordering::Relaxed)
+    }
+
+    /// Queues a change and waits until it is committed (or refused).
+    pub async fn submit<C: Change>(&self, change: C) -> Result<C::Output, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Box::new(WithReply { change, reply }))
+            .await
+            .map_err(|_| StoreError::Unavailable("the store is shutting down".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer stopped".into()))?
+    }
+}
+
+async fn run(
     backend: Backend,
     mut ctx: WriteCtx,
     mut rx: mpsc::Receiver<Box<dyn Queued>>,
