@@ -52,12 +52,6 @@ macro_rules! role_extractor {
                 Ok($name(caller))
             }
         }
-
-        impl $name {
-            pub fn principal(&self) -> &Principal {
-                &self.0.0
-            }
-        }
     };
 }
 

@@ -9,7 +9,7 @@ use axum::http::{HeaderName, StatusCode, header};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::AdminCaller;
+use crate::auth::{AdminCaller, Caller};
 use crate::body::ApiJson;
 use crate::clock::now;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -74,10 +74,9 @@ fn token_info(t: TokenRecord) -> TokenInfo {
     ))]
 async fn create_token(
     State(state): State<AppState>,
-    admin: AdminCaller,
+    AdminCaller(Caller(admin)): AdminCaller,
     ApiJson(body): ApiJson<CreateToken>,
 ) -> ApiResult<(StatusCode, SecretResponse)> {
-    let admin = admin.principal();
     validate_name("name", &body.name)?;
     if body.groups.len() > MAX_GROUPS {
         return Err(ApiError::BadRequest(format!(
@@ -134,10 +133,9 @@ async fn list_tokens(
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn revoke_token(
     State(state): State<AppState>,
-    admin: AdminCaller,
+    AdminCaller(Caller(admin)): AdminCaller,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let admin = admin.principal();
     match state.store.revoke_token(&name, &admin.name, now()).await {
         Ok(()) => {
             // This instance stops honouring it before answering; others follow the commit notice.
@@ -161,10 +159,9 @@ async fn revoke_token(
     ))]
 async fn rotate_token(
     State(state): State<AppState>,
-    admin: AdminCaller,
+    AdminCaller(Caller(admin)): AdminCaller,
     Path(name): Path<String>,
 ) -> ApiResult<SecretResponse> {
-    let admin = admin.principal();
     let token = new_secret()?;
     let digest = hex::encode(token_sha256(&token));
     match state
