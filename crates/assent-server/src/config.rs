@@ -16,7 +16,7 @@ use crate::webhooks::{self, DeliverySettings, Webhook, WebhookConfig};
 
 /// Environment variables read as configuration keys (`ASSENT_<KEY>`).
 /// Others with the prefix (`ASSENT_URL`, `ASSENT_TOKEN`) belong to the CLI.
-const ENV_KEYS: [&str; 20] = [
+const ENV_KEYS: [&str; 21] = [
     "listen",
     "data_dir",
     "database_url",

@@ -128,15 +128,16 @@ pub const DURATION_PATTERN: &str = "^[0-9]{1,12}(ms|s|m|h|d)?$";
 
 /// The formats of query parameters, as `params` parses them.
 fn refine_parameter(param: &mut Value) {
-    let Some(name) = param.get("name").and_then(Value::as_str) else {
+    let Some(name) = param.get("name").and_then(Value::as_str).map(str::to_owned) else {
         return;
     };
+    let in_path = param.get("in").and_then(Value::as_str) == Some("path");
     let types = assent_domain::EventType::ALL
         .iter()
         .map(|t| t.as_str().replace('.', "\\."))
         .collect::<Vec<_>>()
         .join("|");
-    let schema = match name {
+    let schema = match name.as_str() {
         "limit" => json!({ "type": "integer", "minimum": 1 }),
         "after" => json!({ "type": "integer", "format": "int64", "minimum": 0 }),
         "wait" => json!({ "type": "string", "pattern": DURATION_PATTERN }),
@@ -154,7 +155,7 @@ fn refine_parameter(param: &mut Value) {
             "enum": ["pending", "approved", "rejected", "expired", "cancelled", "all"]
         }),
         "cursor" => json!({ "type": "string", "format": "uuid" }),
-        "name" if param.get("in").and_then(Value::as_str) == Some("path") => {
+        "name" if in_path => {
             json!({ "type": "string", "pattern": "^[A-Za-z0-9._@-]{1,100}$" })
         }
         _ => return,
