@@ -375,7 +375,7 @@ async fn a_writer_whose_chain_head_went_stale_reports_not_ready_and_recovers() {
                 groups: vec![],
                 created_by: "test".into(),
             },
-            time::OffsetDateTime::now_utc(),
+            assent_domain::timestamp::to_millis_precision(time::OffsetDateTime::now_utc()),
         )
         .await
         .unwrap();
