@@ -147,6 +147,7 @@ mod tests {
     fn shared_files_are_refused_with_the_fix() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
         let db = dir.path().join("assent.db");
         std::fs::write(&db, b"").unwrap();
         std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).unwrap();
