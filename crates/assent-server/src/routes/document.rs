@@ -13,10 +13,11 @@ const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 /// The document with the gateway-wide answers and constraints filled in.
 /// `max_timeout_seconds` is the server's `max_timeout`: the most a request's
 /// `timeout_seconds` may ask for.
-pub fn refine(doc: utoipa::openapi::OpenApi, max_timeout_seconds: u64) -> utoipa::openapi::OpenApi {
-    let Ok(mut value) = serde_json::to_value(&doc) else {
-        return doc;
-    };
+pub fn refine(doc: &utoipa::openapi::OpenApi, max_timeout_seconds: u64) -> Value {
+    let mut value = serde_json::to_value(doc).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the OpenAPI document does not serialize");
+        json!({})
+    });
     if let Some(paths) = value.get_mut("paths").and_then(Value::as_object_mut) {
         for item in paths.values_mut() {
             for method in METHODS {
@@ -32,7 +33,7 @@ pub fn refine(doc: utoipa::openapi::OpenApi, max_timeout_seconds: u64) -> utoipa
     {
         refine_schemas(schemas, max_timeout_seconds);
     }
-    serde_json::from_value(value).unwrap_or(doc)
+    value
 }
 
 fn problem(description: &str) -> Value {
@@ -155,6 +156,8 @@ fn refine_parameter(param: &mut Value) {
             "enum": ["pending", "approved", "rejected", "expired", "cancelled", "all"]
         }),
         "cursor" => json!({ "type": "string", "format": "uuid" }),
+        "Last-Event-ID" => json!({ "type": "string", "pattern": "^[0-9]{1,18}$" }),
+        "Idempotency-Key" => json!({ "type": "string", "pattern": "^[!-~]{1,255}$" }),
         "name" if in_path => {
             json!({ "type": "string", "pattern": "^[A-Za-z0-9._@-]{1,100}$" })
         }
@@ -204,6 +207,13 @@ fn refine_schemas(schemas: &mut Map<String, Value>, max_timeout_seconds: u64) {
             "items".into(),
             json!({ "type": "string", "pattern": "^[A-Za-z0-9._@-]{1,100}$" }),
         );
+    }
+    if let Some(token) = schemas
+        .get_mut("SignIn")
+        .and_then(|s| s.pointer_mut("/properties/token"))
+        .and_then(Value::as_object_mut)
+    {
+        token.insert("minLength".into(), json!(1));
     }
     // `ttl_seconds` goes with scope `timeboxed`, and only with it.
     if let Some(review) = schemas

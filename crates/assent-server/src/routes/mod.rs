@@ -74,9 +74,9 @@ impl utoipa::Modify for BearerAuth {
 }
 
 /// The OpenAPI document of every route.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+pub fn openapi() -> serde_json::Value {
     let max_timeout = crate::config::Config::default().max_timeout;
-    document::refine(api_router().into_openapi(), max_timeout.as_secs())
+    document::refine(&api_router().into_openapi(), max_timeout.as_secs())
 }
 
 fn api_router() -> OpenApiRouter<AppState> {
@@ -100,9 +100,9 @@ fn api_router() -> OpenApiRouter<AppState> {
 /// Every route, with the docs at `/docs` and `/openapi.json`.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = api_router().split_for_parts();
-    let openapi = document::refine(openapi, state.config.max_timeout.as_secs());
+    let openapi = document::refine(&openapi, state.config.max_timeout.as_secs());
     let max_body = state.config.max_body_bytes;
-    api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+    api.merge(SwaggerUi::new("/docs").external_url_unchecked("/openapi.json", openapi))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::metrics::track_http))
         .layer(axum::middleware::from_fn(utf8_path))
