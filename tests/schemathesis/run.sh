@@ -80,7 +80,7 @@ for who in admin agent; do
       --exclude-path /v1/ws \
       --phases examples,coverage,fuzzing,stateful \
       --max-time "$max_time" \
-      --workers 2 \
+      --workers 1 \
       --seed "${SCHEMATHESIS_SEED:-$RANDOM}" \
       --no-color \
       --report junit --report-dir "$work/report-$who"

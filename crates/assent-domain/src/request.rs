@@ -98,8 +98,31 @@ pub struct CreateApproval {
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
     /// Seconds until the approval expires (1 … the server's max timeout).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
     pub timeout_seconds: Option<u64>,
+}
+
+/// A count of seconds as JSON allows a whole number to be written: `30`
+/// or `30.0` (JSON Schema's `integer` admits both); never a fraction, a
+/// negative number or anything else.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    use serde::de::Error;
+    match Option::<serde_json::Number>::deserialize(d)? {
+        None => Ok(None),
+        Some(n) => n
+            .as_u64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < u64::MAX as f64)
+                    .map(|f| f as u64)
+            })
+            .map(Some)
+            .ok_or_else(|| D::Error::custom(format!("{n} is not a whole number of seconds"))),
+    }
 }
 
 /// What the matching policy rule adds to a create request.
@@ -320,7 +343,11 @@ pub struct ReviewRequest {
     #[serde(default)]
     pub scope: Scope,
     /// Lifetime of a `timeboxed` grant; required with that scope and only with it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 7776000))]
     pub ttl_seconds: Option<u64>,
     #[serde(default)]
@@ -428,6 +455,23 @@ mod tests {
         let mut c = create("deploy");
         c.timeout_seconds = Some(7 * 24 * 3600);
         assert!(c.validate(LIMITS).is_ok());
+    }
+
+    #[test]
+    fn seconds_may_be_written_as_whole_floats_only() {
+        let c: CreateApproval =
+            serde_json::from_str(r#"{"action": "a", "timeout_seconds": 30.0}"#).unwrap();
+        assert_eq!(c.timeout_seconds, Some(30));
+        for bad in ["30.5", "-1", "\"30\"", "1e30"] {
+            let text = format!(r#"{{"action": "a", "timeout_seconds": {bad}}}"#);
+            assert!(
+                serde_json::from_str::<CreateApproval>(&text).is_err(),
+                "{bad}"
+            );
+        }
+        let r: ReviewRequest =
+            serde_json::from_str(r#"{"decision": "approve", "ttl_seconds": null}"#).unwrap();
+        assert_eq!(r.ttl_seconds, None);
     }
 
     #[test]

@@ -89,9 +89,10 @@ async fn export(
         match state.store.events_after(after - 1, 1).await?.pop() {
             Some(event) if event.seq == after => event.hash,
             _ => {
-                return Err(ApiError::BadRequest(format!(
-                    "after: there is no event {after}"
-                )));
+                // Well formed, but past the end of the log (or never written).
+                return Err(ApiError::NotFound(
+                    "event (after names no event of the log)",
+                ));
             }
         }
     };
