@@ -180,7 +180,7 @@ async fn a_receipt_is_redeemed_once_even_across_a_restart(backend: Backend) {
         .await;
     assert_eq!(
         status,
-        StatusCode::BAD_REQUEST,
+        StatusCode::CONFLICT,
         "an invalid receipt is not spent: {body}"
     );
 
