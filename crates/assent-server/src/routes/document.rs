@@ -224,12 +224,18 @@ fn refine_schemas(schemas: &mut Map<String, Value>, max_timeout_seconds: u64) {
             "oneOf".into(),
             json!([
                 {
-                    "properties": { "scope": { "const": "timeboxed" } },
+                    "properties": {
+                        "scope": { "const": "timeboxed" },
+                        "ttl_seconds": { "type": "integer" }
+                    },
                     "required": ["scope", "ttl_seconds"]
                 },
                 {
                     "properties": { "scope": { "enum": ["once", "session"] } },
-                    "not": { "required": ["ttl_seconds"] }
+                    "not": {
+                        "properties": { "ttl_seconds": { "type": "integer" } },
+                        "required": ["ttl_seconds"]
+                    }
                 }
             ]),
         );

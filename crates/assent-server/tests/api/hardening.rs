@@ -412,3 +412,59 @@ async fn a_writer_whose_chain_head_went_stale_reports_not_ready_and_recovers() {
     }
     crate::support::assert_chain_verifies(&app.events().await);
 }
+
+#[backends]
+async fn the_openapi_document_describes_errors_and_formats(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (status, doc) = app.call(Method::GET, "/openapi.json", "", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let create = &doc["paths"]["/v1/approvals"]["post"]["responses"];
+    for code in ["400", "401", "413", "415", "429"] {
+        assert!(
+            create[code]["content"]["application/problem+json"].is_object(),
+            "POST /v1/approvals {code}: {}",
+            create[code]
+        );
+        assert!(create[code]["content"]["application/json"].is_null());
+    }
+    assert!(doc["paths"]["/v1/tokens"]["post"]["responses"]["403"].is_object());
+    assert!(doc["paths"]["/healthz"]["get"]["responses"]["401"].is_null());
+    let params = |path: &str| {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let param = |path: &str, name: &str| {
+        params(path)
+            .into_iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{path} has no parameter {name}"))
+    };
+    assert_eq!(param("/v1/approvals", "limit")["schema"]["minimum"], 1);
+    assert!(param("/v1/approvals", "label")["schema"]["items"]["pattern"].is_string());
+    assert!(param("/v1/approvals/{id}", "wait")["schema"]["pattern"].is_string());
+    assert!(param("/v1/stats", "since")["schema"]["anyOf"].is_array());
+    assert!(
+        param("/v1/events", "types")["schema"]["pattern"]
+            .as_str()
+            .unwrap()
+            .contains("approval\\.requested")
+    );
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["CreateApproval"]["properties"]["action"]["pattern"],
+        "^[A-Za-z0-9._:/-]{1,200}$"
+    );
+    assert_eq!(
+        schemas["CreateApproval"]["properties"]["labels"]["maxProperties"],
+        32
+    );
+    assert!(schemas["CreateApproval"]["properties"]["summary"]["pattern"].is_string());
+    assert_eq!(
+        schemas["CreateToken"]["properties"]["name"]["pattern"],
+        "^[A-Za-z0-9._@-]{1,100}$"
+    );
+    assert!(schemas["ReviewRequest"]["oneOf"].is_array());
+    assert!(doc["paths"]["/v1/tokens/{name}/rotate"]["post"].is_object());
+}
