@@ -73,7 +73,7 @@ for who in admin agent; do
   if [ "$who" = admin ]; then token=$admin; else token=$agent; fi
   echo "== schemathesis as the $who token (${max_time}s)"
   (
-    cd "$here"
+    cd "$work"
     "$venv/bin/st" --config-file "$here/schemathesis.toml" run "$url/openapi.json" \
       --header "Authorization: Bearer $token" \
       --checks all \
