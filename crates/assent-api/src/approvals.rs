@@ -17,6 +17,14 @@ pub struct ApprovalList {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
+    /// At most 2,000 characters, no control characters but newline and tab.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$",
+            max_length = 2000
+        )
+    )]
     pub reason: Option<String>,
 }

@@ -9,8 +9,19 @@ use time::OffsetDateTime;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
+    /// 1–100 characters of `[A-Za-z0-9._@-]`; never used before (names of
+    /// revoked tokens stay taken).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[A-Za-z0-9._@-]{1,100}$",
+            min_length = 1,
+            max_length = 100
+        )
+    )]
     pub name: String,
     pub role: Role,
+    /// At most 32 group names, each 1–100 characters of `[A-Za-z0-9._@-]`.
     #[serde(default)]
     pub groups: Vec<String>,
 }

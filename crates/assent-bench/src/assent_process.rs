@@ -57,6 +57,12 @@ pub fn binary(path: &Path) -> Result<PathBuf, Error> {
 
 impl ServeProcess {
     pub async fn start(assent: &Path, dir: &Path) -> Result<ServeProcess, Error> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // The gateway refuses a data dir others can read.
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
         let policy = dir.join("policy.toml");
         std::fs::write(&policy, POLICY)?;
         let mut child = Command::new(assent)

@@ -127,6 +127,12 @@ impl Gateway {
 }
 
 async fn serve(dir: &Path, database_url: Option<String>) -> Result<Server, Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The gateway refuses a data dir others can read.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
     let config = Config {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.to_path_buf(),

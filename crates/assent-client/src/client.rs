@@ -186,6 +186,13 @@ impl Client {
         self.answer(self.call(Method::DELETE, url)).await.map(drop)
     }
 
+    /// Gives token `name`'s principal a new secret and revokes the old one
+    /// (admin only); the new secret is in the answer and nowhere else.
+    pub async fn rotate_token(&self, name: &str) -> Result<CreatedToken, Error> {
+        let url = self.endpoints.url(&["v1", "tokens", name, "rotate"]);
+        self.send(self.call(Method::POST, url)).await
+    }
+
     /// Live grants, newest first (approvers see the ones they created).
     pub async fn list_grants(&self) -> Result<Vec<Grant>, Error> {
         let grants: GrantList = self

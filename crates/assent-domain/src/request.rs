@@ -43,26 +43,86 @@ impl InvalidField {
 #[serde(deny_unknown_fields)]
 pub struct CreateApproval {
     /// Dotted name of the action: 1–200 characters of `[A-Za-z0-9._:/-]`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[A-Za-z0-9._:/-]{1,200}$",
+            min_length = 1,
+            max_length = 200
+        )
+    )]
     pub action: String,
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub args: Map<String, Value>,
+    /// Shown to reviewers: at most 2,000 characters, no control characters
+    /// but newline and tab.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$",
+            max_length = 2000
+        )
+    )]
     pub summary: Option<String>,
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub context: Map<String, Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk: Option<Risk>,
+    /// 1–200 characters, no control characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$",
+            min_length = 1,
+            max_length = 200
+        )
+    )]
     pub session_id: Option<String>,
+    /// 1–200 characters, no control characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$",
+            min_length = 1,
+            max_length = 200
+        )
+    )]
     pub run_id: Option<String>,
+    /// At most 32; keys 1–100 characters of `[A-Za-z0-9._/-]`, values at
+    /// most 200 characters without control characters.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
     /// Seconds until the approval expires (1 … the server's max timeout).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
     pub timeout_seconds: Option<u64>,
+}
+
+/// A count of seconds as JSON allows a whole number to be written: `30`
+/// or `30.0` (JSON Schema's `integer` admits both); never a fraction, a
+/// negative number or anything else.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    use serde::de::Error;
+    match Option::<serde_json::Number>::deserialize(d)? {
+        None => Ok(None),
+        Some(n) => n
+            .as_u64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < u64::MAX as f64)
+                    .map(|f| f as u64)
+            })
+            .map(Some)
+            .ok_or_else(|| D::Error::custom(format!("{n} is not a whole number of seconds"))),
+    }
 }
 
 /// What the matching policy rule adds to a create request.
@@ -105,17 +165,22 @@ pub fn validate_action(action: &str) -> Result<(), InvalidField> {
 
 fn validate_identifier(field: &str, value: &Option<String>) -> Result<(), InvalidField> {
     match value {
-        Some(v) if v.is_empty() || v.len() > MAX_ID_LEN || v.chars().any(char::is_control) => {
+        Some(v)
+            if v.is_empty()
+                || v.chars().count() > MAX_ID_LEN
+                || v.chars().any(char::is_control) =>
+        {
             Err(InvalidField::new(
                 field,
-                format!("must be 1–{MAX_ID_LEN} bytes without control characters"),
+                format!("must be 1–{MAX_ID_LEN} characters without control characters"),
             ))
         }
         _ => Ok(()),
     }
 }
 
-fn validate_text(
+/// Free text of at most `max_chars` characters (see [`validate_free_text`]).
+pub fn validate_text(
     field: &str,
     value: &Option<String>,
     max_chars: usize,
@@ -125,7 +190,28 @@ fn validate_text(
             field,
             format!("must be at most {max_chars} characters"),
         )),
-        _ => Ok(()),
+        Some(v) => validate_free_text(field, v),
+        None => Ok(()),
+    }
+}
+
+/// Free text that people read (summaries, reasons) may hold newlines and
+/// tabs but no other C0 or C1 control character: an escape sequence or a
+/// carriage return would let a requester rewrite what a reviewer's terminal
+/// shows.
+pub fn validate_free_text(field: &str, value: &str) -> Result<(), InvalidField> {
+    match value
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+    {
+        Some(bad) => Err(InvalidField::new(
+            field,
+            format!(
+                "control character U+{:04X} is not allowed (only newline and tab)",
+                u32::from(bad)
+            ),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -148,11 +234,11 @@ fn validate_labels(labels: &BTreeMap<String, String>) -> Result<(), InvalidField
                 format!("label keys are 1–{MAX_LABEL_KEY_LEN} characters of [A-Za-z0-9._/-]"),
             ));
         }
-        if value.len() > MAX_LABEL_VALUE_LEN || value.chars().any(char::is_control) {
+        if value.chars().count() > MAX_LABEL_VALUE_LEN || value.chars().any(char::is_control) {
             return Err(InvalidField::new(
                 format!("labels.{key}"),
                 format!(
-                    "label values are at most {MAX_LABEL_VALUE_LEN} bytes without control characters"
+                    "label values are at most {MAX_LABEL_VALUE_LEN} characters without control characters"
                 ),
             ));
         }
@@ -246,12 +332,25 @@ impl CreateApproval {
 #[serde(deny_unknown_fields)]
 pub struct ReviewRequest {
     pub decision: Verdict,
+    /// At most 2,000 characters, no control characters but newline and tab.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$",
+            max_length = 2000
+        )
+    )]
     pub reason: Option<String>,
     #[serde(default)]
     pub scope: Scope,
     /// Lifetime of a `timeboxed` grant; required with that scope and only with it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 7776000))]
     pub ttl_seconds: Option<u64>,
     #[serde(default)]
     pub grant_match: GrantMatch,
@@ -441,6 +540,39 @@ mod tests {
         let mut c = create("deploy");
         c.timeout_seconds = Some(7 * 24 * 3600);
         assert!(c.validate(LIMITS).is_ok());
+    }
+
+    #[test]
+    fn seconds_may_be_written_as_whole_floats_only() {
+        let c: CreateApproval =
+            serde_json::from_str(r#"{"action": "a", "timeout_seconds": 30.0}"#).unwrap();
+        assert_eq!(c.timeout_seconds, Some(30));
+        for bad in ["30.5", "-1", "\"30\"", "1e30"] {
+            let text = format!(r#"{{"action": "a", "timeout_seconds": {bad}}}"#);
+            assert!(
+                serde_json::from_str::<CreateApproval>(&text).is_err(),
+                "{bad}"
+            );
+        }
+        let r: ReviewRequest =
+            serde_json::from_str(r#"{"decision": "approve", "ttl_seconds": null}"#).unwrap();
+        assert_eq!(r.ttl_seconds, None);
+    }
+
+    #[test]
+    fn free_text_refuses_control_characters_but_newlines_and_tabs() {
+        let mut c = create("deploy");
+        c.summary = Some("two\n\tlines".into());
+        assert!(c.validate(LIMITS).is_ok());
+        for bad in ["\u{1b}[31m", "a\rb", "\u{0}", "\u{7f}", "\u{85}", "\u{9b}"] {
+            c.summary = Some(bad.into());
+            assert_eq!(c.validate(LIMITS).unwrap_err().field, "summary", "{bad:?}");
+        }
+        let mut r = ReviewRequest::reject();
+        r.reason = Some("no\u{7}".into());
+        let err = r.validate().unwrap_err();
+        assert_eq!(err.field, "reason");
+        assert!(err.message.contains("U+0007"), "{err}");
     }
 
     #[test]

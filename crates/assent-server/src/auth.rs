@@ -36,6 +36,35 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// A caller with at least the role its type names, checked before any body
+/// is read: a caller without the role gets 403 whatever it sent.
+macro_rules! role_extractor {
+    ($name:ident, $role:expr, $doc:literal) => {
+        #[doc = $doc]
+        pub struct $name(pub Caller);
+
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, ApiError> {
+                let caller = Caller::from_request_parts(parts, state).await?;
+                caller.require($role)?;
+                Ok($name(caller))
+            }
+        }
+    };
+}
+
+role_extractor!(AdminCaller, Role::Admin, "A caller with the admin role.");
+role_extractor!(
+    ApproverCaller,
+    Role::Approver,
+    "A caller with the approver or admin role."
+);
+
 /// The caller and how it authenticated: a bearer token (which wins when a
 /// request carries both) or the console's session cookie.
 pub struct Authenticated {
@@ -218,19 +247,40 @@ impl Caller {
 }
 
 /// On first start (no tokens at all), creates the `admin` token and writes it
-/// to `<data_dir>/admin.token`, readable only by its owner.
+/// to `<data_dir>/admin.token`, readable only by its owner. Names are never
+/// reused, so when every token was revoked (no live token left) the new
+/// admin is `admin-2`, `admin-3`, … — the first name never used.
 pub async fn bootstrap_admin(
     store: &dyn Store,
     data_dir: &Path,
 ) -> Result<Option<std::path::PathBuf>, String> {
-    if !store
-        .list_tokens()
-        .await
-        .map_err(|e| e.to_string())?
-        .is_empty()
-    {
-        return Ok(None);
+    for n in 1..=1000u32 {
+        if !store
+            .list_tokens()
+            .await
+            .map_err(|e| e.to_string())?
+            .is_empty()
+        {
+            // Bootstrapped already, or by another instance on the same database.
+            return Ok(None);
+        }
+        let name = match n {
+            1 => BOOTSTRAP_ADMIN.to_owned(),
+            n => format!("{BOOTSTRAP_ADMIN}-{n}"),
+        };
+        if let Some(path) = try_bootstrap(store, data_dir, name).await? {
+            return Ok(Some(path));
+        }
     }
+    Err("every bootstrap admin name is taken; create a token with another admin".into())
+}
+
+/// Creates the bootstrap admin `name`; `None` when the name is taken.
+async fn try_bootstrap(
+    store: &dyn Store,
+    data_dir: &Path,
+    name: String,
+) -> Result<Option<std::path::PathBuf>, String> {
     let token = generate_token().map_err(|e| format!("no randomness for the admin token: {e}"))?;
     // Written before the token exists, so a crash in between cannot leave
     // an admin token nobody holds; named per process, so instances racing
@@ -241,7 +291,7 @@ pub async fn bootstrap_admin(
     let created = store
         .create_token(
             NewToken {
-                name: BOOTSTRAP_ADMIN.into(),
+                name,
                 token_sha256: hex::encode(token_sha256(&token)),
                 role: Role::Admin,
                 groups: vec![],
@@ -252,7 +302,7 @@ pub async fn bootstrap_admin(
         .await;
     let record: TokenRecord = match created {
         Ok(record) => record,
-        // Another instance on the same database bootstrapped first.
+        // Taken: by another instance bootstrapping first, or used before.
         Err(StoreError::Conflict(_)) => {
             let _ = std::fs::remove_file(&pending);
             return Ok(None);

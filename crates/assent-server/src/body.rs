@@ -18,7 +18,8 @@ pub const MAX_JSON_DEPTH: usize = 32;
 /// A JSON body; required.
 pub struct ApiJson<T>(pub T);
 
-/// A JSON body that may be left out entirely (then `T::default()`).
+/// A JSON body that may be left out entirely or sent as `null` (then
+/// `T::default()`).
 pub struct OptionalJson<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
@@ -29,6 +30,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         if bytes.is_empty() {
             return Err(ApiError::BadRequest("a JSON body is required".into()));
         }
+        require_object(&bytes, false)?;
         parse(&bytes).map(ApiJson)
     }
 }
@@ -38,7 +40,7 @@ impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJson<T> {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let bytes = read_json_bytes(req, state).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        if bytes.iter().all(u8::is_ascii_whitespace) || require_object(&bytes, true)? {
             return Ok(OptionalJson(T::default()));
         }
         parse(&bytes).map(OptionalJson)
@@ -91,6 +93,24 @@ async fn read_json_bytes(req: Request, state: &AppState) -> Result<Bytes, ApiErr
         }
     }
     Ok(bytes)
+}
+
+/// Every request body is a JSON object: an array, string or number where an
+/// object belongs is refused before it is parsed, so `["approve"]` can never
+/// be read as a struct's fields in order. With `null_allowed`, a body of
+/// `null` is accepted and reported as `true` (then the handler uses its
+/// default).
+fn require_object(bytes: &[u8], null_allowed: bool) -> Result<bool, ApiError> {
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    match start.map(|i| &bytes[i..]) {
+        Some(rest) if rest.starts_with(b"{") => Ok(false),
+        Some(rest) if null_allowed && rest.trim_ascii_end() == b"null" => Ok(true),
+        _ => Err(ApiError::BadRequest(if null_allowed {
+            "body: must be a JSON object (or null)".into()
+        } else {
+            "body: must be a JSON object".into()
+        })),
+    }
 }
 
 /// Parses a body, naming the field that is wrong.
@@ -184,6 +204,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("trailing"), "{err}");
+    }
+
+    #[test]
+    fn only_objects_are_bodies() {
+        assert!(!require_object(b" {\"a\": 1}", false).unwrap());
+        for body in [&b"[\"approve\"]"[..], b"\"x\"", b"1", b"null", b"true"] {
+            let err = require_object(body, false).unwrap_err().to_string();
+            assert_eq!(err, "body: must be a JSON object", "{body:?}");
+        }
+        assert!(require_object(b" null \n", true).unwrap());
+        assert!(require_object(b"[null]", true).is_err());
     }
 
     #[test]

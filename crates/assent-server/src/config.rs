@@ -16,7 +16,7 @@ use crate::webhooks::{self, DeliverySettings, Webhook, WebhookConfig};
 
 /// Environment variables read as configuration keys (`ASSENT_<KEY>`).
 /// Others with the prefix (`ASSENT_URL`, `ASSENT_TOKEN`) belong to the CLI.
-const ENV_KEYS: [&str; 29] = [
+const ENV_KEYS: [&str; 30] = [
     "listen",
     "data_dir",
     "database_url",
@@ -46,6 +46,7 @@ const ENV_KEYS: [&str; 29] = [
     "token_requests_per_second",
     "tls_cert",
     "tls_key",
+    "insecure_permissions",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -144,6 +145,9 @@ pub struct Config {
     /// PEM private key of `tls_cert`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_key: Option<RelativePathBuf>,
+    /// Start even when the data directory or the SQLite database can be
+    /// read by other users (otherwise the gateway refuses).
+    pub insecure_permissions: bool,
 }
 
 /// What `assent serve` passes in from its flags; each overrides the config file and env.
@@ -155,6 +159,8 @@ pub struct ServeOptions {
     pub data_dir: Option<PathBuf>,
     pub policy: Option<PathBuf>,
     pub log_format: Option<String>,
+    /// `--insecure-permissions`: accept a data dir or database others can read.
+    pub insecure_permissions: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,6 +203,7 @@ impl Default for Config {
             token_requests_per_second: 0,
             tls_cert: None,
             tls_key: None,
+            insecure_permissions: false,
         }
     }
 }
@@ -214,6 +221,8 @@ struct Overrides {
     policy: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     log_format: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    insecure_permissions: bool,
 }
 
 impl Config {
@@ -237,6 +246,7 @@ impl Config {
             data_dir: options.data_dir.clone(),
             policy: options.policy.clone(),
             log_format: options.log_format.clone(),
+            insecure_permissions: options.insecure_permissions,
         };
         let config: Config = figment
             .merge(Env::prefixed("ASSENT_").only(&ENV_KEYS))

@@ -12,6 +12,7 @@ mod clock;
 mod commits;
 mod config;
 mod console_session;
+mod data_files;
 mod error;
 mod event_stream;
 mod live_streams;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use assent_domain::lifecycle;
 use assent_domain::policy::{Effect, Input};
-use assent_domain::request::MAX_REASON_CHARS;
+use assent_domain::request::{MAX_REASON_CHARS, validate_text};
 use assent_domain::{Approval, CreateApproval, ReviewRequest, Role, Status};
 use assent_store::{ApprovalFilter, ApprovalPage, CreateOutcome, IdempotencyKey, StoreError};
 use uuid::Uuid;
@@ -166,14 +166,7 @@ pub async fn cancel(
     id: Uuid,
     reason: Option<String>,
 ) -> ApiResult<Approval> {
-    if reason
-        .as_ref()
-        .is_some_and(|r| r.chars().count() > MAX_REASON_CHARS)
-    {
-        return Err(ApiError::BadRequest(format!(
-            "reason: must be at most {MAX_REASON_CHARS} characters"
-        )));
-    }
+    validate_text("reason", &reason, MAX_REASON_CHARS).map_err(|e| ApiError::invalid(&e))?;
     visible(state, caller, id).await?;
     let cancelled = state
         .store

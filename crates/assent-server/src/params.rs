@@ -44,11 +44,20 @@ impl QueryParams {
             .map(|(_, v)| v.as_str())
     }
 
-    /// A positive count, clamped to `max`; `default` when absent.
+    /// A positive count, clamped to `max` (however many digits it has);
+    /// `default` when absent.
     pub fn limit(&self, key: &str, default: u32, max: u32) -> Result<u32, ApiError> {
         match self.one(key)? {
             None => Ok(default),
-            Some(v) => clamp_limit(key, v.parse::<u64>().unwrap_or(0), max),
+            Some(v) => {
+                let whole = !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
+                let n = if whole {
+                    v.parse::<u64>().unwrap_or(u64::MAX)
+                } else {
+                    0
+                };
+                clamp_limit(key, n, max)
+            }
         }
     }
 
@@ -74,15 +83,33 @@ pub fn clamp_limit(key: &str, n: u64, max: u32) -> Result<u32, ApiError> {
 /// A duration like `30s`, `5m` or plain seconds, clamped to `max`; `key`
 /// names it in the error.
 pub fn parse_duration(key: &str, raw: &str, max: Duration) -> Result<Duration, ApiError> {
-    let parsed = match raw.parse::<u64>() {
-        Ok(secs) => Ok(Duration::from_secs(secs)),
-        Err(_) => humantime::parse_duration(raw),
-    };
-    parsed.map(|d| d.min(max)).map_err(|_| {
+    duration(raw).map(|d| d.min(max)).ok_or_else(|| {
         ApiError::BadRequest(format!(
-            "{key}: not a duration (use e.g. 30s, 5m or seconds)"
+            "{key}: not a duration (a whole number and one of ms, s, m, h, d, e.g. 30s or 5m; \
+             seconds without a unit)"
         ))
     })
+}
+
+/// Up to 12 digits and an optional unit (`ms`, `s`, `m`, `h`, `d`; none is
+/// seconds): exactly what the OpenAPI document's duration pattern says.
+/// Values too long to represent saturate.
+pub fn duration(raw: &str) -> Option<Duration> {
+    let digits = raw.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || digits > 12 {
+        return None;
+    }
+    let (number, unit) = raw.split_at(digits);
+    let n: u64 = number.parse().ok()?;
+    let millis_per = match unit {
+        "ms" => 1,
+        "" | "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return None,
+    };
+    Some(Duration::from_millis(n.saturating_mul(millis_per)))
 }
 
 /// An approval or grant id from a path.
@@ -127,7 +154,7 @@ pub fn check_seq(field: &str, seq: i64) -> Result<i64, ApiError> {
 
 /// One event type of a `types` filter.
 pub fn parse_event_type(raw: &str) -> Result<EventType, ApiError> {
-    EventType::parse(raw.trim())
+    EventType::parse(raw)
         .ok_or_else(|| ApiError::BadRequest(format!("types: unknown event type {raw:?}")))
 }
 
@@ -154,7 +181,9 @@ mod tests {
     fn limits_are_clamped_and_must_be_positive() {
         let q = QueryParams::parse(Some("limit=100000"), &["limit"]).unwrap();
         assert_eq!(q.limit("limit", 50, 500).unwrap(), 500);
-        for bad in ["limit=0", "limit=-1", "limit=x"] {
+        let q = QueryParams::parse(Some("limit=99999999999999999999999"), &["limit"]).unwrap();
+        assert_eq!(q.limit("limit", 50, 500).unwrap(), 500);
+        for bad in ["limit=0", "limit=-1", "limit=x", "limit=+5", "limit="] {
             let q = QueryParams::parse(Some(bad), &["limit"]).unwrap();
             assert!(q.limit("limit", 50, 500).is_err(), "{bad}");
         }
@@ -183,12 +212,25 @@ mod tests {
                 "{raw}"
             );
         }
-        let q = QueryParams::parse(Some("wait=soon"), &["wait"]).unwrap();
-        assert!(
-            q.duration("wait", max)
-                .unwrap_err()
-                .to_string()
-                .starts_with("wait:")
-        );
+        for bad in [
+            "wait=soon",
+            "wait=1h30m",
+            "wait=1 s",
+            "wait=-1",
+            "wait=1.5s",
+            "wait=s",
+        ] {
+            let q = QueryParams::parse(Some(bad), &["wait"]).unwrap();
+            assert!(
+                q.duration("wait", max)
+                    .unwrap_err()
+                    .to_string()
+                    .starts_with("wait:"),
+                "{bad}"
+            );
+        }
+        assert_eq!(duration("1500ms"), Some(Duration::from_millis(1500)));
+        assert_eq!(duration("7d"), Some(Duration::from_secs(7 * 86_400)));
+        assert!(duration("999999999999d").is_some());
     }
 }

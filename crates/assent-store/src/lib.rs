@@ -24,7 +24,7 @@ pub use model::{
     ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, Redemption,
     Session, SigningKey, StatsSample, TokenRecord,
 };
-pub use sql::{SqlStore, StoreOptions};
+pub use sql::{SqlStore, StoreOptions, sqlite_file};
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -92,6 +92,16 @@ pub trait Store: Send + Sync + 'static {
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
+    /// Gives the live token `name` a new secret (its SHA-256) and revokes the
+    /// old one in the same transaction; `NotFound` when no live token has
+    /// that name.
+    async fn rotate_token(
+        &self,
+        name: &str,
+        token_sha256: &str,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<TokenRecord, StoreError>;
 
     /// Live grants (not expired at `now`), newest first; only those made by
     /// `created_by` when given.
@@ -149,7 +159,8 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<StatsSample, StoreError>;
 
-    /// Succeeds when the store can serve reads.
+    /// Succeeds when the store can serve reads and its writer is healthy
+    /// (its last write batch, or a probe since, succeeded).
     async fn ping(&self) -> Result<(), StoreError>;
 
     /// Sets the webhooks that committed events fan out to: from the next

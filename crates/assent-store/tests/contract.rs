@@ -353,6 +353,55 @@ async fn token_names_are_unique_and_revocation_removes_the_token(backend: Backen
 }
 
 #[backends]
+async fn revoked_names_stay_taken_and_rotation_swaps_the_secret_at_once(backend: Backend) {
+    let db = TestDb::create(backend, None).await;
+    let store = SqlStore::open(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
+    let token = |name: &str, hash: &str| assent_store::NewToken {
+        name: name.into(),
+        token_sha256: hash.into(),
+        role: Role::Approver,
+        groups: vec!["sre".into()],
+        created_by: "admin".into(),
+    };
+    store
+        .create_token(token("gone", "g1"), now())
+        .await
+        .unwrap();
+    store.revoke_token("gone", "admin", now()).await.unwrap();
+    assert!(matches!(
+        store.create_token(token("gone", "g2"), now()).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.rotate_token("gone", "g3", "admin", now()).await,
+        Err(StoreError::NotFound)
+    ));
+
+    store
+        .create_token(token("alice", "a1"), now())
+        .await
+        .unwrap();
+    let before = all_events(&store).await.len();
+    let rotated = store
+        .rotate_token("alice", "a2", "root", now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (rotated.name.as_str(), rotated.role, rotated.groups.clone()),
+        ("alice", Role::Approver, vec!["sre".to_string()])
+    );
+    assert_eq!(store.token_by_hash("a1").await.unwrap(), None);
+    assert_eq!(store.token_by_hash("a2").await.unwrap(), Some(rotated));
+    let events = all_events(&store).await;
+    let kinds: Vec<_> = events[before..].iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventType::TokenRevoked, EventType::TokenCreated]);
+    assert!(events[before..].iter().all(|e| e.data["rotated"] == true));
+    verify_chain(ChainHead::default(), &events).unwrap();
+}
+
+#[backends]
 async fn an_approval_decided_before_it_is_stored_records_its_decision(backend: Backend) {
     let db = TestDb::create(backend, None).await;
     let store = SqlStore::open(db.url(), StoreOptions::default())

@@ -159,6 +159,10 @@ pub struct ServeArgs {
     pub policy: Option<PathBuf>,
     #[arg(long, value_enum)]
     pub log_format: Option<LogFormat>,
+    /// Start even when other users can read the data dir or the database
+    /// (by default the gateway refuses and says how to fix it).
+    #[arg(long)]
+    pub insecure_permissions: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -308,7 +312,13 @@ pub enum TokenCommand {
         groups: Vec<String>,
     },
     List,
+    /// Revoke a token; its name is never used again.
     Revoke {
+        name: String,
+    },
+    /// Give a token's principal a new secret (printed this once) and revoke
+    /// the old one at the same moment.
+    Rotate {
         name: String,
     },
 }

@@ -7,26 +7,41 @@ use assent_client::Client;
 
 use crate::cli::Global;
 use crate::error::CliError;
+use crate::output;
 
 /// Where `assent serve` keeps its data unless told otherwise.
 const DEFAULT_DATA_DIR: &str = "./assent-data";
 const ADMIN_TOKEN_FILE: &str = "admin.token";
 
 pub fn client(global: &Global) -> Result<Client, CliError> {
-    let token = match global
-        .token
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
+    let given = global.token.as_deref().map(str::trim);
+    let env_empty =
+        std::env::var_os("ASSENT_TOKEN").is_some_and(|v| v.to_string_lossy().trim().is_empty());
+    let token = match given.filter(|t| !t.is_empty()) {
         Some(token) => token.to_owned(),
-        None => local_admin_token(&global.url)?,
+        None => {
+            let (token, path) = local_admin_token(&global.url)?;
+            // An empty token is treated as none, but never silently: the
+            // admin token is more than the caller may have meant to use.
+            if env_empty || given.is_some() {
+                let which = if env_empty {
+                    "ASSENT_TOKEN is set but empty"
+                } else {
+                    "--token is empty"
+                };
+                output::status(&format!(
+                    "{which}; using the local admin token in {}",
+                    path.display()
+                ));
+            }
+            token
+        }
     };
     Ok(Client::new(&global.url, &token)?)
 }
 
-/// The bootstrap admin token of a gateway on this machine.
-fn local_admin_token(url: &str) -> Result<String, CliError> {
+/// The bootstrap admin token of a gateway on this machine, and its file.
+fn local_admin_token(url: &str) -> Result<(String, PathBuf), CliError> {
     let missing = |why: String| {
         CliError::Failed(format!(
             "no token: set ASSENT_TOKEN or pass --token ({why})"
@@ -39,7 +54,9 @@ fn local_admin_token(url: &str) -> Result<String, CliError> {
         .filter(|d| !d.is_empty())
         .map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), PathBuf::from);
     let path = data_dir.join(ADMIN_TOKEN_FILE);
-    read_token(&path).map_err(|e| missing(format!("cannot read {}: {e}", path.display())))
+    let token =
+        read_token(&path).map_err(|e| missing(format!("cannot read {}: {e}", path.display())))?;
+    Ok((token, path))
 }
 
 fn read_token(path: &Path) -> std::io::Result<String> {

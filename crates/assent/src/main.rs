@@ -52,7 +52,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("assent: {}", e.report());
+            eprintln!("assent: {}", output::printable(&e.report()));
             e.exit_code()
         }
     }

@@ -1,6 +1,7 @@
 //! Printing: data on stdout, as the gateway's JSON with `--json` or as text
 //! and tables for people; status messages on stderr.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use assent_client::{ApprovalList, CheckResult, CreatedToken, TokenInfo};
@@ -84,6 +85,19 @@ impl Output {
         Ok(())
     }
 
+    /// A rotated token: its JSON, or the new secret alone on stdout.
+    pub fn rotated_token(self, token: &CreatedToken) -> io::Result<()> {
+        if self.json {
+            return print_json(token);
+        }
+        stdout(&token.token)?;
+        status(&format!(
+            "rotated token {:?}: the old secret no longer works; the new one is shown only this once",
+            token.info.name
+        ));
+        Ok(())
+    }
+
     pub fn tokens(self, tokens: &[TokenInfo]) -> io::Result<()> {
         if self.json {
             return print_json(&Items { items: tokens });
@@ -129,7 +143,8 @@ impl Output {
     /// One event as one line: NDJSON with `--json`, else columns.
     pub fn event(self, event: &Event) -> io::Result<()> {
         let line = if self.json {
-            serde_json::to_string(event).map_err(io::Error::other)?
+            let line = serde_json::to_string(event).map_err(io::Error::other)?;
+            return write_out(&printable_json(&line));
         } else {
             format!(
                 "{:>6}  {}  {:<19}  {:<16}  {}",
@@ -204,15 +219,76 @@ struct Items<'a, T> {
 
 /// A message for the person at the terminal, never for a pipe.
 pub fn status(message: &str) {
-    eprintln!("assent: {message}");
+    eprintln!("assent: {}", printable(message));
+}
+
+/// Text from elsewhere made safe for a terminal: control characters other
+/// than newline and tab, and the invisible characters that reorder or hide
+/// text (bidirectional controls, zero-width characters), are written as
+/// escapes (`\x1b`, `\u{202e}`). So nobody who can put text into an approval
+/// can move the cursor, recolour, retitle or clear a reviewer's terminal, or
+/// disguise what the reviewer reads.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(hidden) {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match u32::from(c) {
+            _ if !hidden(c) => shown.push(c),
+            code @ 0..0x80 => shown.push_str(&format!("\\x{code:02x}")),
+            code => shown.push_str(&format!("\\u{{{code:04x}}}")),
+        }
+    }
+    Cow::Owned(shown)
+}
+
+/// The same for JSON text: such characters inside strings become `\uXXXX`
+/// escapes (serde writes only C0 controls escaped), so the output is the
+/// same JSON, terminal-safe.
+fn printable_json(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| hidden(c) && c != '\n') {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if hidden(c) && c != '\n' {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                shown.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            shown.push(c);
+        }
+    }
+    Cow::Owned(shown)
+}
+
+/// Characters a terminal would act on or not show.
+fn hidden(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{feff}'
+        )
 }
 
 fn print_json<T: Serialize>(value: &T) -> io::Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
-    stdout(&text)
+    write_out(&printable_json(&text))
 }
 
+/// Text for people on stdout, escaped where a terminal would act on it.
 fn stdout(text: &str) -> io::Result<()> {
+    write_out(&printable(text))
+}
+
+fn write_out(text: &str) -> io::Result<()> {
     let mut out = io::stdout().lock();
     writeln!(out, "{text}")?;
     out.flush()
@@ -382,6 +458,22 @@ mod tests {
             render(&t),
             "ID         STATUS\na-long-id  pending\nb          approved"
         );
+    }
+
+    #[test]
+    fn terminal_controls_are_shown_escaped() {
+        assert_eq!(printable("plain\n\ttext é"), "plain\n\ttext é");
+        assert_eq!(
+            printable("\u{1b}[2Jok\rno\u{7f}\u{9b}31m"),
+            "\\x1b[2Jok\\x0dno\\x7f\\u{009b}31m"
+        );
+        assert_eq!(printable("txt\u{202e}exe.sh"), "txt\\u{202e}exe.sh");
+        let json = serde_json::to_string_pretty(&serde_json::json!({"a": "\u{9b}\u{202e}\u{1b}"}))
+            .unwrap();
+        let shown = printable_json(&json);
+        assert!(!shown.chars().any(hidden), "{shown}");
+        let back: serde_json::Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(back["a"], "\u{9b}\u{202e}\u{1b}");
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             }
             .to_owned()
         }),
+        insecure_permissions: args.insecure_permissions,
     };
     assent_server::run(options).await?;
     Ok(ExitCode::SUCCESS)

@@ -1,4 +1,4 @@
-//! `assent token`: create, list and revoke API tokens.
+//! `assent token`: create, list, revoke and rotate API tokens.
 
 use std::process::ExitCode;
 
@@ -21,6 +21,9 @@ pub async fn run(
         TokenCommand::Revoke { name } => {
             client.revoke_token(&name).await?;
             output::status(&format!("revoked token {name:?}"));
+        }
+        TokenCommand::Rotate { name } => {
+            out.rotated_token(&client.rotate_token(&name).await?)?;
         }
     }
     Ok(ExitCode::SUCCESS)

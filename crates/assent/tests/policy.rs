@@ -95,6 +95,12 @@ fn init_writes_a_starter_that_tests_clean_and_checks_offline() {
 #[test]
 fn a_broken_policy_stops_the_gateway_at_start_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The gateway refuses a data dir others can read.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
     std::fs::write(dir.path().join("policy.toml"), "default = \"maybe\"\n").unwrap();
     let out = Command::new(BIN)
         .args([

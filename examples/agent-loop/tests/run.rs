@@ -28,6 +28,12 @@ async fn next_pending(approver: &Client) -> assent_client::Approval {
 #[tokio::test]
 async fn the_loop_runs_the_approved_call_and_skips_the_rejected_one() {
     let dir = tempfile::tempdir().unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The gateway refuses a data dir others can read.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
     let server = Server::start(Config {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.path().to_path_buf(),

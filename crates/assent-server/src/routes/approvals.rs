@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Authenticated, Caller};
+use crate::auth::{ApproverCaller, Authenticated, Caller};
 use crate::body::{ApiJson, OptionalJson};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::operations::{self, DEFAULT_PAGE, MAX_PAGE, MAX_WAIT};
@@ -167,7 +167,7 @@ async fn list_approvals(
     ))]
 async fn review_approval(
     State(state): State<AppState>,
-    caller: Caller,
+    ApproverCaller(caller): ApproverCaller,
     Path(id): Path<String>,
     ApiJson(review): ApiJson<ReviewRequest>,
 ) -> ApiResult<Json<Approval>> {

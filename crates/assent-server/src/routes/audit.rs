@@ -75,6 +75,7 @@ fn parse_after(q: &QueryParams) -> ApiResult<i64> {
         (status = 200, content_type = "application/x-ndjson", body = String,
          description = "event lines, then one trailer line (see docs/audit.md)"),
         (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, description = "`after` names no event of the log", body = Problem),
     ))]
 async fn export(
     State(state): State<AppState>,
@@ -89,9 +90,10 @@ async fn export(
         match state.store.events_after(after - 1, 1).await?.pop() {
             Some(event) if event.seq == after => event.hash,
             _ => {
-                return Err(ApiError::BadRequest(format!(
-                    "after: there is no event {after}"
-                )));
+                // Well formed, but past the end of the log (or never written).
+                return Err(ApiError::NotFound(
+                    "event (after names no event of the log)",
+                ));
             }
         }
     };

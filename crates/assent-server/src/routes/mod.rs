@@ -5,6 +5,7 @@
 mod approvals;
 mod audit;
 mod console;
+mod document;
 mod events;
 mod grants;
 mod keys;
@@ -73,8 +74,9 @@ impl utoipa::Modify for BearerAuth {
 }
 
 /// The OpenAPI document of every route.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().into_openapi()
+pub fn openapi() -> serde_json::Value {
+    let max_timeout = crate::config::Config::default().max_timeout;
+    document::refine(&api_router().into_openapi(), max_timeout.as_secs())
 }
 
 fn api_router() -> OpenApiRouter<AppState> {
@@ -98,10 +100,12 @@ fn api_router() -> OpenApiRouter<AppState> {
 /// Every route, with the docs at `/docs` and `/openapi.json`.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = api_router().split_for_parts();
+    let openapi = document::refine(&openapi, state.config.max_timeout.as_secs());
     let max_body = state.config.max_body_bytes;
-    api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+    api.merge(SwaggerUi::new("/docs").external_url_unchecked("/openapi.json", openapi))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::metrics::track_http))
+        .layer(axum::middleware::from_fn(utf8_path))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -109,4 +113,19 @@ pub fn router(state: AppState) -> Router {
 
 async fn not_found() -> ApiError {
     ApiError::NotFound("route")
+}
+
+/// A path whose percent-decoding is not UTF-8 is refused as a problem, like
+/// every other 400 (the path extractors would answer in plain text).
+async fn utf8_path(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let decoded = percent_encoding::percent_decode_str(request.uri().path()).decode_utf8();
+    if decoded.is_err() {
+        return ApiError::BadRequest("path: not valid UTF-8 once percent-decoded".into())
+            .into_response();
+    }
+    next.run(request).await
 }

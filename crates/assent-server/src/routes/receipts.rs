@@ -52,21 +52,25 @@ async fn verify(
     })
 }
 
-/// Verifies the receipt and spends it: 200 the first time, 409 after.
-/// An invalid receipt is refused with 400.
+/// Verifies the receipt and spends it: 200 the first time, 409 after. A
+/// receipt that does not verify (malformed, bad signature, expired, for
+/// another action or args) cannot be redeemed either: 409, nothing spent.
 #[utoipa::path(post, path = "/v1/receipts/redeem", tag = "receipts", request_body = ReceiptCheck,
     responses(
         (status = 200, body = ReceiptVerdict), (status = 400, body = Problem),
-        (status = 401, body = Problem), (status = 409, description = "already redeemed", body = Problem),
+        (status = 401, body = Problem),
+        (status = 409, description = "already redeemed, or the receipt does not verify", body = Problem),
     ))]
 async fn redeem(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<ReceiptCheck>,
 ) -> ApiResult<Json<ReceiptVerdict>> {
-    let claims = check(&state, &body).map_err(|r| ApiError::BadRequest(format!("receipt: {r}")))?;
-    let approval_id = Uuid::parse_str(&claims.sub)
-        .map_err(|_| ApiError::BadRequest("receipt: sub is not an approval id".into()))?;
+    let claims = check(&state, &body)
+        .map_err(|r| ApiError::Conflict(format!("receipt: {r}; nothing was redeemed")))?;
+    let approval_id = Uuid::parse_str(&claims.sub).map_err(|_| {
+        ApiError::Conflict("receipt: sub is not an approval id; nothing was redeemed".into())
+    })?;
     state
         .store
         .redeem_receipt(Redemption {

@@ -37,10 +37,11 @@ async fn sign_in(
     extensions: Extensions,
     ApiJson(body): ApiJson<SignIn>,
 ) -> ApiResult<Response> {
-    let token = body.token.trim();
-    if token.is_empty() {
+    if body.token.is_empty() {
         return Err(ApiError::BadRequest("token: must not be empty".into()));
     }
+    // Blank is not empty: like any other unknown token, it is 401.
+    let token = body.token.trim();
     let digest = token_sha256(token);
     let principal = principal_by_digest(&state, &digest)
         .await

@@ -63,8 +63,7 @@ fn parse_since(raw: &str, now: OffsetDateTime) -> ApiResult<OffsetDateTime> {
     if let Ok(at) = OffsetDateTime::parse(raw, &Rfc3339) {
         return Ok(at);
     }
-    humantime::parse_duration(raw)
-        .ok()
+    crate::params::duration(raw)
         .map(|back| {
             time::Duration::try_from(back.min(MAX_WINDOW))
                 .map_or(now - MAX_WINDOW, |back| now - back)

@@ -17,6 +17,7 @@ use crate::auth::bootstrap_admin;
 use crate::config::{Config, LogFormat, ServeOptions};
 use crate::live_streams::LiveStreams;
 use crate::rate_limit::RateLimits;
+use crate::data_files::{self, DatabaseLock};
 use crate::receipt_issuer::Receipts;
 use crate::routes::router;
 use crate::running_policy::{self, RunningPolicy};
@@ -102,6 +103,8 @@ pub struct Server {
     delivering: JoinHandle<()>,
     background: Vec<JoinHandle<()>>,
     store: Arc<dyn Store>,
+    /// The SQLite database's lock, released when the server is dropped.
+    _lock: Option<DatabaseLock>,
 }
 
 impl Server {
@@ -110,6 +113,19 @@ impl Server {
     pub async fn start(mut config: Config) -> Result<Server, ServeError> {
         crate::metrics::install();
         create_data_dir(&config)?;
+        let sqlite = assent_store::sqlite_file(&config.database_url());
+        if config.insecure_permissions {
+            tracing::warn!("insecure_permissions: not checking who can read the data files");
+        } else {
+            data_files::check_private(&config.data_dir, sqlite.as_deref())
+                .map_err(ServeError::Config)?;
+        }
+        // Before the database is opened: a second gateway changes nothing.
+        let mut lock = sqlite
+            .as_deref()
+            .map(|db| DatabaseLock::acquire(db, &config.listen))
+            .transpose()
+            .map_err(ServeError::Config)?;
         let policy =
             Arc::new(RunningPolicy::load(config.policy_path()).map_err(ServeError::Config)?);
         let store: Arc<dyn Store> =
@@ -150,6 +166,11 @@ impl Server {
             tracing::warn!("{warning}");
         }
         config.resolve_public_url(addr);
+        if let Some(lock) = &mut lock
+            && let Err(e) = lock.record(&addr.to_string())
+        {
+            tracing::warn!(error = %e, "could not record the listen address in the lock file");
+        }
         let console_url = format!("{}/", config.public_base());
         let sender = Arc::new(
             Sender::new(
@@ -219,6 +240,7 @@ impl Server {
             delivering,
             background,
             store,
+            _lock: lock,
         })
     }
 

@@ -12,6 +12,7 @@ mod console;
 mod durability;
 mod events;
 mod grants;
+mod hardening;
 mod lifecycle;
 mod metrics;
 mod policy;

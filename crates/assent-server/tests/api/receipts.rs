@@ -157,7 +157,7 @@ async fn a_receipt_expires_after_the_configured_ttl(backend: Backend) {
         (json!(false), json!("expired"))
     );
     let (status, body) = redeem(&app, &receipt).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
 }
 
 #[backends]
@@ -180,7 +180,7 @@ async fn a_receipt_is_redeemed_once_even_across_a_restart(backend: Backend) {
         .await;
     assert_eq!(
         status,
-        StatusCode::BAD_REQUEST,
+        StatusCode::CONFLICT,
         "an invalid receipt is not spent: {body}"
     );
 

@@ -146,6 +146,10 @@ async fn bad_sign_ins_are_refused_and_leave_no_session(backend: Backend) {
     let (status, body) = app
         .call(Method::POST, "/v1/session", "", Some(json!({"token": " "})))
         .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, body) = app
+        .call(Method::POST, "/v1/session", "", Some(json!({"token": ""})))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(
         body["detail"].as_str().unwrap().starts_with("token"),

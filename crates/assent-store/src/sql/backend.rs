@@ -2,6 +2,7 @@
 //! opening a write batch. Every change and read runs the same SQL on both
 //! (through `sqlx::Any`); this module is the whole of the difference.
 
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -92,6 +93,9 @@ impl Backend {
         };
         match self {
             Backend::Sqlite { url } => {
+                if let Some(path) = sqlite_file(url) {
+                    create_private(&path)?;
+                }
                 let mut conn = sqlite_options(url)?
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
@@ -210,6 +214,36 @@ impl Backend {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// The file of a `sqlite:` URL; `None` for other URLs and in-memory databases.
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
+    let options = SqliteConnectOptions::from_str(url).ok()?;
+    Some(options.get_filename().to_path_buf())
+}
+
+/// Creates a missing database file readable and writable by its owner only.
+/// SQLite gives its `-wal` and `-shm` files the database file's mode, so
+/// they are private too.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Unavailable(format!(
+            "creating {}: {e}",
+            path.display()
+        ))),
     }
 }
 

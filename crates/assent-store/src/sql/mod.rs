@@ -9,6 +9,7 @@
 
 mod approvals;
 mod backend;
+pub use backend::sqlite_file;
 mod change;
 mod events;
 mod grants;
@@ -209,6 +210,22 @@ impl Store for SqlStore {
         self.writer.submit(change).await
     }
 
+    async fn rotate_token(
+        &self,
+        name: &str,
+        token_sha256: &str,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<TokenRecord, StoreError> {
+        let change = tokens::RotateToken {
+            name: name.to_owned(),
+            token_sha256: token_sha256.to_owned(),
+            actor: actor.to_owned(),
+            now,
+        };
+        self.writer.submit(change).await
+    }
+
     async fn list_grants(
         &self,
         now: OffsetDateTime,
@@ -296,6 +313,12 @@ impl Store for SqlStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
+        let failing = self.writer.failing();
+        if failing > 0 {
+            return Err(StoreError::Unavailable(format!(
+                "the last {failing} write batch(es) failed; the writer is recovering"
+            )));
+        }
         sqlx::query("SELECT 1").execute(&self.readers).await?;
         Ok(())
     }

@@ -71,16 +71,34 @@ impl Change for CreateToken {
 
     async fn apply(self, ctx: &mut WriteCtx) -> Applied<TokenRecord> {
         let t = self.token;
-        let taken: Option<String> = sqlx::query_scalar("SELECT name FROM tokens WHERE name = $1")
+        // A name is never reused: not while its token lives, nor after it
+        // was revoked (the new token would inherit the old one's approvals).
+        let live: Option<String> = sqlx::query_scalar("SELECT name FROM tokens WHERE name = $1")
             .bind(&t.name)
             .fetch_optional(&mut ctx.conn)
             .await?;
-        if taken.is_some() {
+        if live.is_some() {
             return refuse(StoreError::Conflict(format!(
-                "a token named {:?} already exists",
+                "a token named {:?} already exists; to give it a new secret, rotate it",
                 t.name
             )));
         }
+        let used: Option<String> =
+            sqlx::query_scalar("SELECT name FROM token_names WHERE name = $1")
+                .bind(&t.name)
+                .fetch_optional(&mut ctx.conn)
+                .await?;
+        if used.is_some() {
+            return refuse(StoreError::Conflict(format!(
+                "the name {:?} belonged to a revoked token; token names are never reused",
+                t.name
+            )));
+        }
+        sqlx::query("INSERT INTO token_names (name, first_used) VALUES ($1, $2)")
+            .bind(&t.name)
+            .bind(unix_millis(self.now))
+            .execute(&mut ctx.conn)
+            .await?;
         let row = sqlx::query(concat!(
             "INSERT INTO tokens (name, token_sha256, role, groups, created_at, created_by) ",
             "VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
@@ -132,5 +150,62 @@ impl Change for RevokeToken {
         };
         ctx.append(event, self.now);
         Ok(())
+    }
+}
+
+/// A new secret for a live token's principal: the old secret stops
+/// authenticating in the same transaction. Recorded as the old secret's
+/// `token.revoked` followed by the new one's `token.created`, both marked
+/// `rotated`, so everything that follows revocations (token caches, open
+/// streams) lets go of the old secret.
+pub(crate) struct RotateToken {
+    pub name: String,
+    pub token_sha256: String,
+    pub actor: String,
+    pub now: OffsetDateTime,
+}
+
+#[async_trait]
+impl Change for RotateToken {
+    type Output = TokenRecord;
+
+    async fn apply(self, ctx: &mut WriteCtx) -> Applied<TokenRecord> {
+        let row = sqlx::query(concat!(
+            "UPDATE tokens SET token_sha256 = $2, created_at = $3, created_by = $4 ",
+            "WHERE name = $1 RETURNING ",
+            token_columns!()
+        ))
+        .bind(&self.name)
+        .bind(&self.token_sha256)
+        .bind(unix_millis(self.now))
+        .bind(&self.actor)
+        .fetch_optional(&mut ctx.conn)
+        .await?;
+        let Some(row) = row else {
+            return refuse(StoreError::NotFound);
+        };
+        let record = token_from_row(&row)?;
+        ctx.append(
+            NewEvent {
+                kind: EventType::TokenRevoked,
+                actor: self.actor.clone(),
+                approval_id: None,
+                data: json!({ "name": record.name, "rotated": true }),
+            },
+            self.now,
+        );
+        ctx.append(
+            NewEvent {
+                kind: EventType::TokenCreated,
+                actor: self.actor,
+                approval_id: None,
+                data: json!({
+                    "name": record.name, "role": record.role, "groups": record.groups,
+                    "rotated": true,
+                }),
+            },
+            self.now,
+        );
+        Ok(record)
     }
 }

@@ -13,9 +13,19 @@
 //! gets the error. Events are buffered and written with one multi-row INSERT
 //! per batch, together with their webhook deliveries. Replies go out only
 //! after COMMIT returns, so a 2xx answer means the change is durable.
+//!
+//! A failed batch may mean the chain head this writer holds is stale (on
+//! SQLite only another process writing the same file could do that): the
+//! next batch reads the head again inside its transaction. While batches
+//! fail the writer counts as unhealthy ([`Writer::failing`], which readiness
+//! reports); an idle unhealthy writer probes the database every second
+//! (reconnect, lock, re-read the head) so it turns healthy again without
+//! waiting for traffic.
 
 use std::mem;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use assent_domain::event::ChainHead;
 use async_trait::async_trait;
@@ -32,6 +42,8 @@ use crate::{Committed, StoreError};
 const MAX_BATCH: usize = 512;
 /// Changes waiting for the writer before callers wait for room.
 const QUEUE_DEPTH: usize = 8_192;
+/// How often an idle writer whose last batch failed tries to recover.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
 
 type Reply = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
@@ -82,6 +94,8 @@ impl<C: Change> Queued for WithReply<C> {
 #[derive(Clone)]
 pub(crate) struct Writer {
     queue: mpsc::Sender<Box<dyn Queued>>,
+    /// Batches failed in a row since the last commit or successful probe.
+    failing: Arc<AtomicU32>,
 }
 
 impl Writer {
@@ -101,8 +115,15 @@ impl Writer {
             webhook_targets: Vec::new(),
             claim: backend.claim_clause(),
         };
-        tokio::spawn(run(backend, ctx, rx, notices));
-        Writer { queue }
+        let failing = Arc::new(AtomicU32::new(0));
+        tokio::spawn(run(backend, ctx, rx, notices, failing.clone()));
+        Writer { queue, failing }
+    }
+
+    /// How many batches failed in a row (0 when the last one committed or
+    /// a probe since found the database writable).
+    pub fn failing(&self) -> u32 {
+        self.failing.load(Ordering::Relaxed)
     }
 
     /// Queues a change and waits until it is committed (or refused).
@@ -123,21 +144,49 @@ async fn run(
     mut ctx: WriteCtx,
     mut rx: mpsc::Receiver<Box<dyn Queued>>,
     notices: Arc<Notices>,
+    failing: Arc<AtomicU32>,
 ) {
     let mut batch: Vec<Box<dyn Queued>> = Vec::with_capacity(MAX_BATCH);
     // Set when the connection failed so badly it could not roll back.
     let mut broken = false;
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    // Set when a batch failed: the head may be stale, read it again.
+    let mut stale = false;
+    loop {
+        let unhealthy = failing.load(Ordering::Relaxed) > 0;
+        tokio::select! {
+            received = rx.recv_many(&mut batch, MAX_BATCH) => {
+                if received == 0 {
+                    break;
+                }
+            }
+            () = tokio::time::sleep(PROBE_EVERY), if unhealthy => {
+                match probe(&backend, &mut ctx, &mut broken).await {
+                    Ok(()) => {
+                        stale = false;
+                        failing.store(0, Ordering::Relaxed);
+                        tracing::info!("the store is writable again");
+                    }
+                    Err(error) => tracing::warn!(%error, "the store is still not writable"),
+                }
+                continue;
+            }
+        }
         let began = async {
             if broken {
                 ctx.conn = backend.connect_writer().await?;
                 broken = false;
             }
-            backend.begin_batch(&mut ctx.conn, &mut ctx.head).await
+            backend.begin_batch(&mut ctx.conn, &mut ctx.head).await?;
+            if stale {
+                backend.reload_head(&mut ctx.conn, &mut ctx.head).await?;
+                stale = false;
+            }
+            Ok::<(), StoreError>(())
         };
         if let Err(error) = began.await {
             tracing::error!(%error, "cannot start a write batch");
             broken = true;
+            failing.fetch_add(1, Ordering::Relaxed);
             batch.drain(..).for_each(|q| q.fail(error.clone()));
             continue;
         }
@@ -160,6 +209,7 @@ async fn run(
         let committed = mem::take(&mut ctx.committed);
         match outcome {
             Ok(()) => {
+                failing.store(0, Ordering::Relaxed);
                 if !committed.is_empty() {
                     notices.publish_local(committed);
                 }
@@ -167,7 +217,9 @@ async fn run(
             }
             Err(error) => {
                 tracing::error!(%error, "write batch failed; rolled back");
+                failing.fetch_add(1, Ordering::Relaxed);
                 ctx.head = head;
+                stale = true;
                 broken = sqlx::query("ROLLBACK")
                     .execute(&mut ctx.conn)
                     .await
@@ -179,6 +231,27 @@ async fn run(
         }
     }
     let _ = ctx.conn.close().await;
+}
+
+/// Checks that a batch could start: a connection, the write lock, the
+/// chain head read again; then lets go without writing.
+async fn probe(backend: &Backend, ctx: &mut WriteCtx, broken: &mut bool) -> Result<(), StoreError> {
+    if *broken {
+        ctx.conn = backend.connect_writer().await?;
+        *broken = false;
+    }
+    let locked = async {
+        backend.begin_batch(&mut ctx.conn, &mut ctx.head).await?;
+        backend.reload_head(&mut ctx.conn, &mut ctx.head).await
+    }
+    .await;
+    let released = sqlx::query("ROLLBACK").execute(&mut ctx.conn).await;
+    if released.is_err() {
+        *broken = true;
+    }
+    locked?;
+    released?;
+    Ok(())
 }
 
 /// Writes the batch's events and their webhook deliveries, tells other

@@ -141,6 +141,12 @@ pub fn launch(dir: &Path, listen: &str) -> (Child, String) {
 
 /// `launch` with more `serve` flags.
 pub fn launch_with(dir: &Path, listen: &str, args: &[&str]) -> (Child, String) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The gateway refuses a data dir others can read.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
     let mut serve = Command::new(BIN);
     serve
         .args(["serve", "--listen", listen, "--data-dir"])
