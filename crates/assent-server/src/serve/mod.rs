@@ -15,9 +15,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::bootstrap_admin;
 use crate::config::{Config, LogFormat, ServeOptions};
+use crate::data_files::{self, DatabaseLock};
 use crate::live_streams::LiveStreams;
 use crate::rate_limit::RateLimits;
-use crate::data_files::{self, DatabaseLock};
 use crate::receipt_issuer::Receipts;
 use crate::routes::router;
 use crate::running_policy::{self, RunningPolicy};
