@@ -124,3 +124,16 @@ pub fn report_postgres_suite_skipped(suite: &str) {
          {POSTGRES_URL_VAR}=postgres://postgres@127.0.0.1:5432/postgres cargo test --workspace"
     );
 }
+
+/// A temporary directory only its owner can enter (0700), as the gateway
+/// requires of its data directory (tempfile makes 0755 ones on some systems).
+pub fn private_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+            .expect("a temporary directory made private");
+    }
+    dir
+}

@@ -63,6 +63,7 @@ def test_a_deny_rule_raises_rejected_with_its_reason(client: Client) -> None:
         "rule": "no-force-push",
         "reason": "force pushes are never allowed",
         "grant": None,
+        "parts": [{"text": "git push --force", "redirects": []}],
     }
 
 

@@ -80,6 +80,8 @@ export interface ReviewOptions {
   /** The lifetime of a `timeboxed` grant. */
   ttl?: Timeout;
   grantMatch?: GrantMatch;
+  /** With `grantMatch: "command"`: the words later shell commands must start with. */
+  commandPrefix?: string;
 }
 
 export interface ListOptions {
@@ -181,6 +183,7 @@ export class AssentClient {
     if (options.scope !== undefined) body.scope = options.scope;
     if (options.ttl !== undefined) body.ttl_seconds = wholeSeconds(options.ttl);
     if (options.grantMatch !== undefined) body.grant_match = options.grantMatch;
+    if (options.commandPrefix !== undefined) body.command_prefix = options.commandPrefix;
     return this.#call<Approval>("POST", approvalPath(id, "reviews"), { body });
   }
 

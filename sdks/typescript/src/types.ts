@@ -11,7 +11,7 @@ export type Status = "pending" | "approved" | "rejected" | "expired" | "cancelle
 export type Risk = "low" | "medium" | "high" | "critical";
 export type Verdict = "approve" | "reject";
 export type Scope = "once" | "session" | "timeboxed";
-export type GrantMatch = "exact" | "action";
+export type GrantMatch = "exact" | "action" | "command";
 export type Effect = "allow" | "ask" | "deny";
 export type EventType =
   | "approval.requested"
@@ -45,6 +45,7 @@ export interface Review {
   scope: Scope;
   ttl_seconds?: number | null;
   grant_match: GrantMatch;
+  command_prefix?: string | null;
   self_review?: boolean;
   at: string;
 }
@@ -110,14 +111,29 @@ export interface ReviewRequest {
   scope?: Scope;
   ttl_seconds?: number;
   grant_match?: GrantMatch;
+  command_prefix?: string;
 }
 
-/** What the policy (or a grant) would answer, without recording anything. */
+/** One redirection of a shell command: `op` as written (`>`, `2>&`), its `target`, and whether it writes to a file. */
+export interface Redirect {
+  op: string;
+  target: string;
+  writes_file: boolean;
+}
+
+/** One simple command of a shell line, as the policy saw it. */
+export interface CommandPart {
+  text: string;
+  redirects: Redirect[];
+}
+
+/** What the policy (or a grant) would answer, without recording anything; for a shell command, the `parts` the policy saw. */
 export interface CheckResult {
   effect: Effect;
   rule: string | null;
   reason: string | null;
   grant: string | null;
+  parts?: CommandPart[];
 }
 
 /** One entry of the event log (and audit chain). */

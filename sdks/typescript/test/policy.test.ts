@@ -60,6 +60,7 @@ describe("policy", () => {
       rule: "no-force-push",
       reason: "force pushes are never allowed",
       grant: null,
+      parts: [{ text: "git push --force", redirects: [] }],
     });
   });
 });

@@ -69,13 +69,7 @@ impl TestApp {
     }
 
     async fn spawn_with(backend: Backend, policy: Option<&str>, customize: Customize) -> TestApp {
-        let dir = tempfile::tempdir().unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            // The gateway refuses a data dir others can read.
-            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-        }
+        let dir = assent_testdb::private_dir();
         if let Some(text) = policy {
             std::fs::write(dir.path().join("policy.toml"), text).unwrap();
         }

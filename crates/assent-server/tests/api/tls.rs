@@ -23,7 +23,7 @@ fn self_signed(dir: &Path) -> String {
 
 #[backends]
 async fn the_gateway_serves_https_with_the_configured_certificate(backend: Backend) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = assent_testdb::private_dir();
     let db = TestDb::create(backend, Some(dir.path())).await;
     let cert = self_signed(dir.path());
     let mut settings = config(dir.path(), &db);
@@ -91,7 +91,7 @@ async fn the_gateway_serves_https_with_the_configured_certificate(backend: Backe
 
 #[backends]
 async fn a_missing_or_unmatched_tls_file_is_refused_at_start(backend: Backend) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = assent_testdb::private_dir();
     let db = TestDb::create(backend, Some(dir.path())).await;
     self_signed(dir.path());
     let mut settings = config(dir.path(), &db);

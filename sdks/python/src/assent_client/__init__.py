@@ -28,7 +28,16 @@ from ._exceptions import (
 )
 from ._receipts import args_sha256, verify_receipt
 from ._version import __version__
-from .types import Approval, ApprovalList, CheckResult, Event, Jwks, Problem, ReceiptClaims
+from .types import (
+    Approval,
+    ApprovalList,
+    CheckResult,
+    CommandPart,
+    Event,
+    Jwks,
+    Problem,
+    ReceiptClaims,
+)
 
 __all__ = [
     "APIConnectionError",
@@ -44,6 +53,7 @@ __all__ = [
     "Cancelled",
     "CheckResult",
     "Client",
+    "CommandPart",
     "ConflictError",
     "DecisionError",
     "Event",

@@ -180,10 +180,20 @@ class AsyncClient:
         scope: Optional[Scope] = None,
         ttl: Optional[Timeout] = None,
         grant_match: Optional[GrantMatch] = None,
+        command_prefix: Optional[str] = None,
     ) -> Approval:
         """Records this principal's review (``"approve"`` or ``"reject"``).
-        ``scope`` ``"session"``/``"timeboxed"`` (with ``ttl``) leaves a grant."""
-        body = _base.review_body(decision, reason=reason, scope=scope, ttl=ttl, grant_match=grant_match)
+        ``scope`` ``"session"``/``"timeboxed"`` (with ``ttl``) leaves a grant;
+        ``grant_match="command"`` with ``command_prefix`` makes it cover later
+        shell commands starting with that prefix."""
+        body = _base.review_body(
+            decision,
+            reason=reason,
+            scope=scope,
+            ttl=ttl,
+            grant_match=grant_match,
+            command_prefix=command_prefix,
+        )
         return cast(Approval, await self._call("POST", _base.approval_path(id, "reviews"), json=body))
 
     async def approve(self, id: str, *, reason: Optional[str] = None) -> Approval:

@@ -113,6 +113,7 @@ def review_body(
     scope: Optional[Scope],
     ttl: Optional[Timeout],
     grant_match: Optional[GrantMatch],
+    command_prefix: Optional[str],
 ) -> ReviewRequest:
     body: ReviewRequest = {"decision": decision}
     if reason is not None:
@@ -123,6 +124,8 @@ def review_body(
         body["ttl_seconds"] = whole_seconds(ttl)
     if grant_match is not None:
         body["grant_match"] = grant_match
+    if command_prefix is not None:
+        body["command_prefix"] = command_prefix
     return body
 
 

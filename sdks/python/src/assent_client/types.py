@@ -18,7 +18,7 @@ StatusFilter = Literal["pending", "approved", "rejected", "expired", "cancelled"
 Risk = Literal["low", "medium", "high", "critical"]
 Verdict = Literal["approve", "reject"]
 Scope = Literal["once", "session", "timeboxed"]
-GrantMatch = Literal["exact", "action"]
+GrantMatch = Literal["exact", "action", "command"]
 Effect = Literal["allow", "ask", "deny"]
 EventType = Literal[
     "approval.requested",
@@ -44,6 +44,22 @@ class QuorumStage(TypedDict):
     approved_by: List[str]
 
 
+class Redirect(TypedDict):
+    """One redirection of a shell command: ``op`` as written (``>``,
+    ``2>&``), its ``target``, and whether it writes to a file."""
+
+    op: str
+    target: str
+    writes_file: bool
+
+
+class CommandPart(TypedDict):
+    """One simple command of a shell line, as the policy saw it."""
+
+    text: str
+    redirects: List[Redirect]
+
+
 class _ReviewRequired(TypedDict):
     principal: str
     decision: Verdict
@@ -57,6 +73,7 @@ class Review(_ReviewRequired, total=False):
 
     reason: Optional[str]
     ttl_seconds: Optional[int]
+    command_prefix: Optional[str]
     self_review: bool
 
 
@@ -136,15 +153,21 @@ class ReviewRequest(_ReviewRequestRequired, total=False):
     scope: Scope
     ttl_seconds: int
     grant_match: GrantMatch
+    command_prefix: str
 
 
-class CheckResult(TypedDict):
-    """What the policy (or a grant) would answer, without recording anything."""
-
+class _CheckResultRequired(TypedDict):
     effect: Effect
     rule: Optional[str]
     reason: Optional[str]
     grant: Optional[str]
+
+
+class CheckResult(_CheckResultRequired, total=False):
+    """What the policy (or a grant) would answer, without recording anything;
+    for a shell command, the ``parts`` the policy saw."""
+
+    parts: List[CommandPart]
 
 
 class _EventRequired(TypedDict):
