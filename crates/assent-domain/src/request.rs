@@ -357,7 +357,15 @@ pub struct ReviewRequest {
     /// With `grant_match` `command`: the words every simple command of a
     /// later request must start with; default the approved command's first
     /// two words. It must begin every simple command of the approved command.
+    /// At least one word, no control characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$",
+            max_length = 2000
+        )
+    )]
     pub command_prefix: Option<String>,
 }
 

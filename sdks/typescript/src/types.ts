@@ -133,7 +133,7 @@ export interface CheckResult {
   rule: string | null;
   reason: string | null;
   grant: string | null;
-  parts?: CommandPart[];
+  parts?: CommandPart[] | null;
 }
 
 /** One entry of the event log (and audit chain). */

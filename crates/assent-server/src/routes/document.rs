@@ -215,11 +215,27 @@ fn refine_schemas(schemas: &mut Map<String, Value>, max_timeout_seconds: u64) {
     {
         token.insert("minLength".into(), json!(1));
     }
-    // `ttl_seconds` goes with scope `timeboxed`, and only with it.
+    // `ttl_seconds` goes with scope `timeboxed`, and only with it;
+    // `command_prefix` only with `grant_match` `command`.
     if let Some(review) = schemas
         .get_mut("ReviewRequest")
         .and_then(Value::as_object_mut)
     {
+        review.insert(
+            "anyOf".into(),
+            json!([
+                {
+                    "not": {
+                        "properties": { "command_prefix": { "type": "string" } },
+                        "required": ["command_prefix"]
+                    }
+                },
+                {
+                    "properties": { "grant_match": { "const": "command" } },
+                    "required": ["grant_match"]
+                }
+            ]),
+        );
         review.insert(
             "oneOf".into(),
             json!([

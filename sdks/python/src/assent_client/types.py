@@ -167,7 +167,7 @@ class CheckResult(_CheckResultRequired, total=False):
     """What the policy (or a grant) would answer, without recording anything;
     for a shell command, the ``parts`` the policy saw."""
 
-    parts: List[CommandPart]
+    parts: Optional[List[CommandPart]]
 
 
 class _EventRequired(TypedDict):
