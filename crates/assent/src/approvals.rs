@@ -8,7 +8,7 @@ use assent_domain::{CreateApproval, GrantMatch, ReviewRequest, Scope, Status, Ve
 use crate::cli::{ApproveArgs, ListArgs, ReasonArgs, RequestArgs, WaitArgs};
 use crate::error::CliError;
 use crate::outcome;
-use crate::output::Output;
+use crate::output::{self, Output};
 use crate::parse::whole_seconds;
 
 pub async fn request(
@@ -43,6 +43,10 @@ pub async fn request(
         }
         return Ok(outcome::exit_code(approval.status));
     }
+    output::status(&format!(
+        "waiting for a decision; decide at {}",
+        outcome::console_link(client, approval.id)
+    ));
     let approval = client
         .wait(approval.id, Some(outcome::wait_bound(&approval)))
         .await?;

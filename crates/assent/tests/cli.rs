@@ -31,6 +31,11 @@ fn request_wait_exits_0_once_approved() {
     let done = waiting.finish(PROMPT);
     assert_eq!(done.code, Some(0), "{done:?}");
     assert!(done.stderr.contains("approved by alice"), "{done:?}");
+    assert!(
+        done.stderr.contains("decide at http://")
+            && done.stderr.contains(&format!("/#/approvals/{id}")),
+        "the waiting line links to the console: {done:?}"
+    );
 
     let shown = json(&s.gw.ok(&s.alice, &["show", &id, "--json"]).stdout);
     assert_eq!(
