@@ -743,3 +743,35 @@ async fn two_instances_share_one_gapless_chain_and_feed() {
         assert_eq!(decided, [target], "feed {name} carries the decision");
     }
 }
+
+/// A database migrated before a migration's comment was reworded records the
+/// earlier text's checksum; it still opens, with its data.
+#[backends]
+async fn a_database_migrated_with_earlier_migration_text_still_opens(backend: Backend) {
+    let db = TestDb::create(backend, None).await;
+    let store = SqlStore::open(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
+    let kept = create(&store, "deploy", "bot").await;
+    drop(store);
+
+    let earlier = match backend {
+        Backend::Sqlite => {
+            "UPDATE _sqlx_migrations SET checksum = X'a37f5db57c44b22856f940241427fd2a2bf8931fc765af1fa29b52f0201f43f9c4f869cb38eecabb185f55b8d8fbc32c' WHERE version = 20261122000002"
+        }
+        Backend::Postgres => {
+            "UPDATE _sqlx_migrations SET checksum = '\\x53c5bc496e2407cb339b43b2268f24301da222e28ec0d473c6ecd125c12ca5afb6a6a8bc05b5edf0b0af5db7d932e5da'::bytea WHERE version = 20261122000002"
+        }
+    };
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(db.url())
+        .await
+        .unwrap();
+    sqlx::Executor::execute(&mut conn, earlier).await.unwrap();
+    sqlx::Connection::close(conn).await.unwrap();
+
+    let store = SqlStore::open(db.url(), StoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(store.get_approval(kept.id).await.unwrap(), Some(kept));
+}

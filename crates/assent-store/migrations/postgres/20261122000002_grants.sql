@@ -1,4 +1,4 @@
--- Grants: remembered decisions (SPEC §3). Revoking deletes the row; the
+-- Grants: remembered decisions (docs/policy.md). Revoking deletes the row; the
 -- grant.created / grant.revoked events keep the history.
 CREATE TABLE grants (
     id           TEXT PRIMARY KEY NOT NULL,

@@ -17,6 +17,20 @@ use crate::StoreError;
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
+/// Migrations whose comments were reworded after release, with the checksum
+/// (SHA-384, hex) their earlier text left in `_sqlx_migrations`. sqlx
+/// checksums the whole file, comments included, and refuses a database whose
+/// recorded checksum differs; the SQL of these is unchanged, so a database
+/// migrated with the earlier text gets the current checksum before migrating.
+const REWORDED_SQLITE: &[(i64, &str)] = &[(
+    20261122000002,
+    "a37f5db57c44b22856f940241427fd2a2bf8931fc765af1fa29b52f0201f43f9c4f869cb38eecabb185f55b8d8fbc32c",
+)];
+const REWORDED_POSTGRES: &[(i64, &str)] = &[(
+    20261122000002,
+    "53c5bc496e2407cb339b43b2268f24301da222e28ec0d473c6ecd125c12ca5afb6a6a8bc05b5edf0b0af5db7d932e5da",
+)];
+
 /// How long SQLite waits on a lock held by another connection.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Read connections on SQLite (WAL lets them read beside the writer).
@@ -101,6 +115,24 @@ impl Backend {
                     .journal_mode(SqliteJournalMode::Wal)
                     .connect()
                     .await?;
+                let recorded: Option<String> = sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+                )
+                .fetch_optional(&mut conn)
+                .await?;
+                if recorded.is_some() {
+                    for (version, old, new) in reworded(&SQLITE_MIGRATOR, REWORDED_SQLITE) {
+                        sqlx::query(
+                            "UPDATE _sqlx_migrations SET checksum = ? \
+                             WHERE version = ? AND lower(hex(checksum)) = ?",
+                        )
+                        .bind(new)
+                        .bind(version)
+                        .bind(old)
+                        .execute(&mut conn)
+                        .await?;
+                    }
+                }
                 SQLITE_MIGRATOR.run(&mut conn).await.map_err(failed)?;
                 conn.close().await?;
             }
@@ -111,6 +143,23 @@ impl Backend {
                     tokio::time::timeout(options.connect_timeout, connect_options.connect())
                         .await
                         .map_err(|_| unreachable_db(url))??;
+                let recorded: Option<String> =
+                    sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
+                        .fetch_one(&mut conn)
+                        .await?;
+                if recorded.is_some() {
+                    for (version, old, new) in reworded(&POSTGRES_MIGRATOR, REWORDED_POSTGRES) {
+                        sqlx::query(
+                            "UPDATE _sqlx_migrations SET checksum = $1 \
+                             WHERE version = $2 AND encode(checksum, 'hex') = $3",
+                        )
+                        .bind(new)
+                        .bind(version)
+                        .bind(old)
+                        .execute(&mut conn)
+                        .await?;
+                    }
+                }
                 POSTGRES_MIGRATOR.run(&mut conn).await.map_err(failed)?;
                 conn.close().await?;
             }
@@ -281,4 +330,15 @@ pub(crate) fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// `(version, earlier checksum, current checksum)` for each reworded migration.
+fn reworded<'a>(
+    migrator: &'a sqlx::migrate::Migrator,
+    earlier: &'a [(i64, &'a str)],
+) -> impl Iterator<Item = (i64, &'a str, Vec<u8>)> + 'a {
+    earlier.iter().filter_map(|&(version, old)| {
+        let current = migrator.iter().find(|m| m.version == version)?;
+        Some((version, old, current.checksum.to_vec()))
+    })
 }
