@@ -78,11 +78,7 @@ fn request_wait_exits_11_when_nobody_answers_in_time() {
 #[test]
 fn wait_exits_12_when_cancelled_and_13_when_still_pending() {
     let s = setup();
-    let id =
-        s.gw.ok(&s.agent, &["request", "deploy"])
-            .stdout
-            .trim()
-            .to_owned();
+    let id = s.request_deploy();
     let waiting = s.gw.spawn(&s.agent, &["wait", &id]);
     thread::sleep(Duration::from_millis(300));
     s.gw.ok(&s.agent, &["cancel", &id, "--reason", "changed my mind"]);
@@ -93,11 +89,7 @@ fn wait_exits_12_when_cancelled_and_13_when_still_pending() {
         "{done:?}"
     );
 
-    let id =
-        s.gw.ok(&s.agent, &["request", "deploy"])
-            .stdout
-            .trim()
-            .to_owned();
+    let id = s.request_deploy();
     let started = Instant::now();
     let done =
         s.gw.spawn(&s.agent, &["wait", &id, "--timeout", "1s"])
@@ -243,11 +235,7 @@ fn json_output_tokens_and_usage_errors() {
 #[test]
 fn api_errors_print_title_and_detail_and_exit_1() {
     let s = setup();
-    let id =
-        s.gw.ok(&s.agent, &["request", "deploy"])
-            .stdout
-            .trim()
-            .to_owned();
+    let id = s.request_deploy();
     s.gw.ok(&s.alice, &["approve", &id]);
     let done = s.gw.run(&s.alice, &["reject", &id]);
     assert_eq!(done.code, Some(1), "{done:?}");

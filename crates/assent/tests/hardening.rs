@@ -76,11 +76,7 @@ fn an_empty_assent_token_says_which_token_is_used() {
 #[test]
 fn rotating_a_token_replaces_its_secret_and_names_are_never_reused() {
     let s = setup();
-    let id =
-        s.gw.ok(&s.agent, &["request", "deploy"])
-            .stdout
-            .trim()
-            .to_owned();
+    let id = s.request_deploy();
     let rotated = s.gw.ok(&s.gw.admin, &["token", "rotate", "ci-bot"]);
     let fresh = rotated.stdout.trim().to_owned();
     assert!(

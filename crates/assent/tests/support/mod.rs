@@ -207,6 +207,15 @@ pub fn setup() -> Setup {
 }
 
 impl Setup {
+    /// Asks, as the agent, for a `deploy` approval and returns its id.
+    pub fn request_deploy(&self) -> String {
+        self.gw
+            .ok(&self.agent, &["request", "deploy"])
+            .stdout
+            .trim()
+            .to_owned()
+    }
+
     /// The ids of pending approvals, as alice lists them.
     pub fn pending(&self) -> Vec<String> {
         let done = self
