@@ -10,11 +10,22 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::assent_process::ServeProcess;
 use crate::error::Error;
-use crate::figure::{Figure, percentile_ms};
+use crate::figure::{Figure, Report, Target, percentile_ms};
+use crate::gateway::{Gateway, Settings};
+use crate::{Ctx, SCENARIO_HOOK as SCENARIO};
 
 const WARM_UP: usize = 10;
+
+/// Allows the tool call the hook is fed.
+const POLICY: &str = r#"
+default = "ask"
+
+[[rule]]
+name = "bench-claude-read"
+effect = "allow"
+action = "claude.Read"
+"#;
 
 fn run_once(assent: &Path, url: &str, token: &str, input: &[u8]) -> Result<Duration, Error> {
     let started = Instant::now();
@@ -49,7 +60,16 @@ fn start_only(assent: &Path) -> Result<Duration, Error> {
     Ok(started.elapsed())
 }
 
-pub async fn measure(assent: &Path, gateway: &ServeProcess, runs: usize) -> Result<(), Error> {
+pub async fn run(ctx: &Ctx, report: &mut Report) -> Result<(), Error> {
+    let runs = ctx.hook_runs;
+    let gateway = Gateway::start(
+        &ctx.assent,
+        Settings {
+            policy: Some(POLICY.to_owned()),
+            ..Settings::default()
+        },
+    )
+    .await?;
     let input = json!({
         "session_id": "bench-session",
         "transcript_path": "/tmp/bench.jsonl",
@@ -61,8 +81,8 @@ pub async fn measure(assent: &Path, gateway: &ServeProcess, runs: usize) -> Resu
         "tool_use_id": "toolu_bench",
     })
     .to_string();
-    let assent = assent.to_path_buf();
-    let (url, token) = (gateway.url.clone(), gateway.agent.clone());
+    let assent = ctx.assent.clone();
+    let (url, token) = (gateway.url.clone(), gateway.tokens.agent.clone());
     let (mut hook, mut bare) = tokio::task::spawn_blocking(move || {
         let run = || run_once(&assent, &url, &token, input.as_bytes());
         for _ in 0..WARM_UP {
@@ -79,34 +99,30 @@ pub async fn measure(assent: &Path, gateway: &ServeProcess, runs: usize) -> Resu
     .await??;
     hook.sort();
     bare.sort();
-    println!("Claude Code hook, allowed by policy, whole process, {runs} runs:");
-    for (figure, value, target, target_text) in [
+    println!("hook: assent hook claude-code, allowed by policy, whole process, {runs} runs");
+    for (figure, value, target) in [
         (
             "hook process, allowed, median",
             percentile_ms(&hook, 50.0),
-            Some(20.0),
-            "<= 20 ms",
+            Target::AtMost(20.0),
         ),
         (
             "hook process, allowed, p90",
             percentile_ms(&hook, 90.0),
-            None,
-            "",
+            Target::None,
         ),
         (
             "hook process, allowed, p99",
             percentile_ms(&hook, 99.0),
-            None,
-            "",
+            Target::None,
         ),
         (
             "assent --version process, median (start-up floor)",
             percentile_ms(&bare, 50.0),
-            None,
-            "",
+            Target::None,
         ),
     ] {
-        Figure::ms("claude-code-hook", figure, value, target, target_text).print();
+        report.add(Figure::new(SCENARIO, figure, value, "ms", target));
     }
     Ok(())
 }

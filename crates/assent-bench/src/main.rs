@@ -1,324 +1,185 @@
-//! Measures the performance figures of docs/benchmarks.md against real gateways started in this process
-//! (release build: `cargo run --release -p assent-bench`).
+//! Measures the gateway's performance figures (docs/benchmarks.md) against
+//! real gateways: the release `assent` binary run as `assent serve` in its
+//! own process, with this process as the load generator. Release build:
+//! `cargo run --release -p assent-bench -- all`.
 //!
-//! - wake-up: N long-poll waiters, each approval decided in turn; the time
-//!   from the review call returning to its waiter being answered.
-//! - creates: durable creates/s from C concurrent clients, divided by raw
-//!   single-row durable SQLite inserts/s on the same disk (group commit gain).
-//! - with `--postgres URL`: the wake-up figure across two instances on a
-//!   fresh database on that server — waiters on B, decisions on A.
-//! - agent integrations (`integrations`; alone with `--integrations-only`):
-//!   an allowed MCP `tools/call` through `assent mcp-proxy` against the same
-//!   server called directly, and the whole `assent hook claude-code`
-//!   process for an allowed call; both use the release `assent` binary and
-//!   a gateway run as `assent serve`.
+//! Scenarios: `wake` (decision → waiting long-poll answered, SQLite),
+//! `wake-pg` (the same across two instances on PostgreSQL), `create`
+//! (durable creates/s against the gateway's read ceiling and against itself
+//! without fsync; and PostgreSQL against SQLite), `check` (a 1,000-rule
+//! policy over HTTP and in process), `waiters` (10,000 concurrent
+//! long-polls: memory, and answering them all after a bulk decision), `mcp`
+//! (an allowed `tools/call` through `assent mcp-proxy` against the same
+//! server called directly) and `hook` (the whole `assent hook claude-code`
+//! process). Each figure prints as a table row and as one JSON line.
 
-mod assent_process;
+mod check;
+mod create;
 mod error;
 mod figure;
+mod gateway;
 mod hook;
-mod integrations;
+mod load;
 mod mcp;
+mod policy_gen;
+mod process_stats;
+mod waiters;
+mod wake;
 
-use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
-use assent_server::{Config, Server};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use error::Error;
+use figure::Report;
+use gateway::Gateway;
 use serde_json::{Value, json};
-use sqlx::Connection;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+
+pub const SCENARIO_WAKE: &str = "wake";
+pub const SCENARIO_WAKE_PG: &str = "wake-pg";
+pub const SCENARIO_CREATE: &str = "create";
+pub const SCENARIO_CHECK: &str = "check";
+pub const SCENARIO_WAITERS: &str = "waiters";
+pub const SCENARIO_MCP: &str = "mcp";
+pub const SCENARIO_HOOK: &str = "hook";
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    /// Every scenario below (`wake-pg` and PostgreSQL creates with --postgres).
+    All,
+    Wake,
+    WakePg,
+    Create,
+    Check,
+    Waiters,
+    Mcp,
+    Hook,
+}
 
 #[derive(Parser)]
 struct Args {
-    /// Long-poll waiters for the wake-up figure.
+    /// What to measure.
+    #[arg(value_enum, default_value = "all")]
+    scenario: Scenario,
+    /// Long-poll waiters for the wake-up figures.
     #[arg(long, default_value_t = 1000)]
     waiters: usize,
-    /// Concurrent clients for the create throughput figure.
+    /// Concurrent long-polls for the `waiters` scenario.
+    #[arg(long, default_value_t = 10_000)]
+    many_waiters: usize,
+    /// Concurrent clients for the throughput figures.
     #[arg(long, default_value_t = 64)]
     clients: usize,
-    /// Seconds each throughput run lasts.
+    /// Seconds each throughput run is counted (after a 1 s warm-up).
     #[arg(long, default_value_t = 5)]
     seconds: u64,
-    /// A PostgreSQL server (URL of any database there) for the
-    /// two-instance wake-up figure; it gets a temporary database.
+    /// A PostgreSQL server (URL of any database there) for `wake-pg` and
+    /// PostgreSQL creates; each run gets a temporary database.
     #[arg(long)]
     postgres: Option<String>,
-    #[command(flatten)]
-    integrations: integrations::Args,
+    /// The `assent` binary measured (default: target/release/assent, built
+    /// first when the harness runs under `cargo run`).
+    #[arg(long)]
+    assent: Option<PathBuf>,
+    /// The MCP server behind the proxy (its `stdio` transport).
+    #[arg(
+        long,
+        default_value = "tests/interop/node_modules/.bin/mcp-server-everything"
+    )]
+    mcp_server: PathBuf,
+    /// Timed `tools/call`s, each direct and through the proxy.
+    #[arg(long, default_value_t = 1000)]
+    mcp_calls: usize,
+    /// Timed hook processes.
+    #[arg(long, default_value_t = 200)]
+    hook_runs: usize,
 }
 
-struct Gateway {
-    server: Server,
-    base: String,
-    agent: String,
-    approver: String,
-    http: reqwest::Client,
-}
-
-impl Gateway {
-    /// A gateway in `dir` on `database_url` (default: SQLite in `dir`), with
-    /// a bench agent and approver.
-    async fn start(dir: &Path, database_url: Option<String>) -> Result<Gateway, Error> {
-        let server = serve(dir, database_url).await?;
-        let admin = std::fs::read_to_string(dir.join("admin.token"))?
-            .trim()
-            .to_owned();
-        let mut gw = Gateway {
-            base: format!("http://{}", server.addr()),
-            server,
-            agent: String::new(),
-            approver: String::new(),
-            http: http_client()?,
-        };
-        gw.agent = gw.token(&admin, "bench-agent", "agent").await?;
-        gw.approver = gw.token(&admin, "bench-approver", "approver").await?;
-        Ok(gw)
-    }
-
-    /// Another instance on the same database, with the same tokens.
-    async fn sibling(&self, dir: &Path, database_url: String) -> Result<Gateway, Error> {
-        let server = serve(dir, Some(database_url)).await?;
-        Ok(Gateway {
-            base: format!("http://{}", server.addr()),
-            server,
-            agent: self.agent.clone(),
-            approver: self.approver.clone(),
-            http: http_client()?,
-        })
-    }
-
-    async fn token(&self, admin: &str, name: &str, role: &str) -> Result<String, Error> {
-        let body: Value = self
-            .http
-            .post(format!("{}/v1/tokens", self.base))
-            .bearer_auth(admin)
-            .json(&json!({"name": name, "role": role}))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        body["token"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| "no token in the answer".into())
-    }
-
-    async fn create(&self) -> Result<String, Error> {
-        let body: Value = self
-            .http
-            .post(format!("{}/v1/approvals", self.base))
-            .bearer_auth(&self.agent)
-            .json(&json!({"action": "bench.deploy", "args": {"service": "billing", "env": "prod"}}))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        body["id"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| "no id in the answer".into())
-    }
-}
-
-async fn serve(dir: &Path, database_url: Option<String>) -> Result<Server, Error> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // The gateway refuses a data dir others can read.
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    let config = Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.to_path_buf(),
-        database_url,
-        ..Config::default()
-    };
-    Ok(Server::start(config).await?)
-}
-
-fn http_client() -> Result<reqwest::Client, Error> {
-    Ok(reqwest::Client::builder()
-        .pool_max_idle_per_host(20_000)
-        .build()?)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
-}
-
-/// Waiters long-poll on `waiting`; each approval is decided on `deciding`.
-async fn wake_up(
-    deciding: &Gateway,
-    waiting: &Gateway,
-    waiters: usize,
-    label: &str,
-) -> Result<(), Error> {
-    let gw = deciding;
-    let mut ids = Vec::with_capacity(waiters);
-    for _ in 0..waiters {
-        ids.push(gw.create().await?);
-    }
-    let mut answered = Vec::with_capacity(waiters);
-    for id in &ids {
-        let req = waiting
-            .http
-            .get(format!("{}/v1/approvals/{id}?wait=300s", waiting.base))
-            .bearer_auth(&waiting.agent);
-        answered.push(tokio::spawn(async move {
-            let response = req.send().await?.error_for_status()?;
-            let at = Instant::now();
-            let body: Value = response.json().await?;
-            Ok::<_, Error>((at, body["status"].as_str().unwrap_or_default().to_owned()))
-        }));
-    }
-    // Let every long-poll reach the server and register.
-    tokio::time::sleep(Duration::from_millis(500 + waiters as u64 / 2)).await;
-    let mut after_return = Vec::with_capacity(waiters);
-    let mut after_send = Vec::with_capacity(waiters);
-    for (id, waiter) in ids.iter().zip(answered) {
-        let sent = Instant::now();
-        gw.http
-            .post(format!("{}/v1/approvals/{id}/reviews", gw.base))
-            .bearer_auth(&gw.approver)
-            .json(&json!({"decision": "approve"}))
-            .send()
-            .await?
-            .error_for_status()?;
-        let returned = Instant::now();
-        let (at, status) = waiter.await??;
-        if status != "approved" {
-            return Err(format!("waiter answered {status}").into());
-        }
-        after_return.push(at.saturating_duration_since(returned));
-        after_send.push(at - sent);
-    }
-    after_return.sort();
-    after_send.sort();
-    println!("wake-up, {waiters} waiters, {label} (decision call returned -> waiter answered):");
-    println!(
-        "  p50 {}  p99 {}  max {}",
-        ms(percentile(&after_return, 50.0)),
-        ms(percentile(&after_return, 99.0)),
-        ms(percentile(&after_return, 100.0))
-    );
-    println!(
-        "  (review sent -> waiter answered: p50 {}  p99 {})",
-        ms(percentile(&after_send, 50.0)),
-        ms(percentile(&after_send, 99.0))
-    );
-    Ok(())
-}
-
-async fn creates_per_second(gw: &Gateway, clients: usize, seconds: u64) -> Result<f64, Error> {
-    let done = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let (http, base, agent) = (gw.http.clone(), gw.base.clone(), gw.agent.clone());
-        let (done, count) = (done.clone(), count.clone());
-        tasks.push(tokio::spawn(async move {
-            while !done.load(Ordering::Relaxed) {
-                let ok = http
-                    .post(format!("{base}/v1/approvals"))
-                    .bearer_auth(&agent)
-                    .json(&json!({"action": "bench.create", "args": {"n": 1}}))
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().as_u16() == 201);
-                if ok {
-                    count.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }));
-    }
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
-    done.store(true, Ordering::Relaxed);
-    let elapsed = started.elapsed();
-    for t in tasks {
-        t.await?;
-    }
-    Ok(count.load(Ordering::Relaxed) as f64 / elapsed.as_secs_f64())
-}
-
-/// One row per transaction, WAL + synchronous=FULL: what a naive gateway gets.
-async fn raw_inserts_per_second(dir: &Path, seconds: u64) -> Result<f64, Error> {
-    let options = SqliteConnectOptions::new()
-        .filename(dir.join("raw.db"))
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full);
-    let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
-    sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, doc TEXT NOT NULL)")
-        .execute(&mut conn)
-        .await?;
-    let started = Instant::now();
-    let mut n = 0u64;
-    while started.elapsed() < Duration::from_secs(seconds) {
-        sqlx::query("INSERT INTO t (doc) VALUES ($1)")
-            .bind("{\"action\":\"bench.create\"}")
-            .execute(&mut conn)
-            .await?;
-        n += 1;
-    }
-    Ok(n as f64 / started.elapsed().as_secs_f64())
+/// What every scenario reads from the command line.
+pub struct Ctx {
+    pub assent: PathBuf,
+    pub waiters: usize,
+    pub many_waiters: usize,
+    pub clients: usize,
+    pub seconds: u64,
+    pub postgres: Option<String>,
+    pub mcp_server: PathBuf,
+    pub mcp_calls: usize,
+    pub hook_runs: usize,
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let args = Args::parse();
-    if args.integrations.integrations_only {
-        return integrations::run(&args.integrations).await;
+    let ctx = Ctx {
+        assent: gateway::binary(args.assent)?,
+        waiters: args.waiters,
+        many_waiters: args.many_waiters,
+        clients: args.clients,
+        seconds: args.seconds,
+        postgres: args.postgres,
+        mcp_server: args.mcp_server,
+        mcp_calls: args.mcp_calls,
+        hook_runs: args.hook_runs,
+    };
+    let mut report = Report::default();
+    let chosen = |s: Scenario| args.scenario == Scenario::All || args.scenario == s;
+    if chosen(Scenario::Wake) {
+        wake::sqlite(&ctx, &mut report).await?;
     }
-    let dir = tempfile::tempdir_in(".")?;
-    println!(
-        "data dir: {} (same disk for both throughput figures)",
-        dir.path().display()
-    );
-    let gw = Gateway::start(dir.path(), None).await?;
-    wake_up(&gw, &gw, args.waiters, "SQLite").await?;
-    let creates = creates_per_second(&gw, args.clients, args.seconds).await?;
-    let raw = raw_inserts_per_second(dir.path(), args.seconds).await?;
-    println!(
-        "durable creates/s, {} clients, SQLite synchronous=FULL: {creates:.0}",
-        args.clients
-    );
-    println!("raw single-row durable SQLite inserts/s, same disk: {raw:.0}");
-    println!("group commit ratio: {:.1}x (target >= 10x)", creates / raw);
-    gw.server.shutdown().await?;
-    if let Some(server) = &args.postgres {
-        two_postgres_instances(server, args.waiters).await?;
+    if chosen(Scenario::WakePg) {
+        match &ctx.postgres {
+            Some(server) => wake::postgres(&ctx, server, &mut report).await?,
+            None if args.scenario == Scenario::WakePg => {
+                return Err("wake-pg needs --postgres URL".into());
+            }
+            None => println!("wake-pg: skipped (no --postgres URL)"),
+        }
     }
-    integrations::run(&args.integrations).await
+    if chosen(Scenario::Create) {
+        create::run(&ctx, &mut report).await?;
+    }
+    if chosen(Scenario::Check) {
+        check::run(&ctx, &mut report).await?;
+    }
+    if chosen(Scenario::Waiters) {
+        waiters::run(&ctx, &mut report).await?;
+    }
+    if chosen(Scenario::Mcp) {
+        mcp::run(&ctx, &mut report).await?;
+    }
+    if chosen(Scenario::Hook) {
+        hook::run(&ctx, &mut report).await?;
+    }
+    report.summary();
+    Ok(())
 }
 
-async fn two_postgres_instances(server: &str, waiters: usize) -> Result<(), Error> {
-    let db = assent_testdb::TestDb::postgres(server).await;
-    let (dir_a, dir_b) = (tempfile::tempdir()?, tempfile::tempdir()?);
-    let a = Gateway::start(dir_a.path(), Some(db.url().to_owned())).await?;
-    let b = a.sibling(dir_b.path(), db.url().to_owned()).await?;
-    wake_up(
-        &a,
-        &b,
-        waiters,
-        "two instances on PostgreSQL, decided on A, waiting on B",
-    )
-    .await?;
-    b.server.shutdown().await?;
-    a.server.shutdown().await?;
-    Ok(())
+/// Creates one pending approval on `gateway`; its id.
+pub async fn create_one(
+    http: &reqwest::Client,
+    gateway: &Gateway,
+    action: &str,
+) -> Result<String, Error> {
+    create_at(http, &gateway.url, &gateway.tokens.agent, action).await
+}
+
+pub async fn create_at(
+    http: &reqwest::Client,
+    url: &str,
+    agent: &str,
+    action: &str,
+) -> Result<String, Error> {
+    let body: Value = http
+        .post(format!("{url}/v1/approvals"))
+        .bearer_auth(agent)
+        .json(&json!({"action": action, "args": {"service": "billing", "env": "prod"}}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    body["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| "no id in the answer".into())
 }

@@ -5,17 +5,30 @@
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::assent_process::ServeProcess;
 use crate::error::Error;
-use crate::figure::{Figure, percentile_ms};
+use crate::figure::{Figure, Report, Target, percentile_ms};
+use crate::gateway::{Gateway, Settings};
+use crate::{Ctx, SCENARIO_MCP as SCENARIO};
 
 const WARM_UP: usize = 50;
+
+/// Where the pinned MCP server is installed from (npm).
+const INTEROP: &str = "tests/interop";
+
+/// Allows the call measured, so it takes the path of every allowed call.
+const POLICY: &str = r#"
+default = "ask"
+
+[[rule]]
+name = "bench-mcp-echo"
+effect = "allow"
+action = "mcp.everything.echo"
+"#;
 
 /// A minimal MCP client over stdio: one request at a time, timed from
 /// writing the request to reading its answer.
@@ -98,15 +111,21 @@ impl Drop for Session {
     }
 }
 
-pub async fn measure(
-    assent: &Path,
-    server: &Path,
-    gateway: &ServeProcess,
-    calls: usize,
-) -> Result<(), Error> {
+pub async fn run(ctx: &Ctx, report: &mut Report) -> Result<(), Error> {
+    let (assent, server, calls) = (
+        ctx.assent.as_path(),
+        ctx.mcp_server.as_path(),
+        ctx.mcp_calls,
+    );
+    if !server.exists() && server.starts_with(INTEROP) {
+        println!("installing the pinned MCP server: npm ci --prefix {INTEROP}");
+        Command::new("npm")
+            .args(["ci", "--prefix", INTEROP, "--no-audit", "--no-fund"])
+            .status()?;
+    }
     if !server.exists() {
         return Err(format!(
-            "{} not found: npm ci --prefix tests/interop, or pass --mcp-server",
+            "{} not found: npm ci --prefix {INTEROP}, or pass --mcp-server",
             server.display()
         )
         .into());
@@ -120,7 +139,15 @@ pub async fn measure(
         "--".into(),
     ];
     proxy_command.extend(direct_command.iter().cloned());
-    let (url, token) = (gateway.url.clone(), gateway.agent.clone());
+    let gateway = Gateway::start(
+        assent,
+        Settings {
+            policy: Some(POLICY.to_owned()),
+            ..Settings::default()
+        },
+    )
+    .await?;
+    let (url, token) = (gateway.url.clone(), gateway.tokens.agent.clone());
     let (direct, proxied) = tokio::task::spawn_blocking(move || {
         let env = [
             ("ASSENT_URL", url.as_str()),
@@ -145,25 +172,23 @@ pub async fn measure(
     let (d50, d99) = (percentile_ms(&direct, 50.0), percentile_ms(&direct, 99.0));
     let (p50, p99) = (percentile_ms(&proxied, 50.0), percentile_ms(&proxied, 99.0));
     println!(
-        "MCP proxy, allowed tools/call (echo on server-everything), {calls} calls each, alternating:"
+        "mcp: an allowed tools/call (echo on server-everything), {calls} calls each, direct and proxied alternating"
     );
-    for (figure, value, target, target_text) in [
-        ("direct tools/call p50", d50, None, ""),
-        ("direct tools/call p99", d99, None, ""),
+    for (figure, value, target) in [
+        ("direct tools/call p50", d50, Target::None),
+        ("direct tools/call p99", d99, Target::None),
         (
-            "proxied allowed tools/call p50",
+            "proxied allowed tools/call p50 (target: direct p50 + 2 ms)",
             p50,
-            Some(d50 + 2.0),
-            "<= direct p50 + 2 ms",
+            Target::AtMost(d50 + 2.0),
         ),
         (
-            "proxied allowed tools/call p99",
+            "proxied allowed tools/call p99 (target: direct p99 + 5 ms)",
             p99,
-            Some(d99 + 5.0),
-            "<= direct p99 + 5 ms",
+            Target::AtMost(d99 + 5.0),
         ),
     ] {
-        Figure::ms("mcp-proxy", figure, value, target, target_text).print();
+        report.add(Figure::new(SCENARIO, figure, value, "ms", target));
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use assent_domain::request::TimeoutLimits;
-use assent_store::StoreOptions;
+use assent_store::{SqliteSync, StoreOptions};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::magic::RelativePathBuf;
@@ -16,12 +16,13 @@ use crate::webhooks::{self, DeliverySettings, Webhook, WebhookConfig};
 
 /// Environment variables read as configuration keys (`ASSENT_<KEY>`).
 /// Others with the prefix (`ASSENT_URL`, `ASSENT_TOKEN`) belong to the CLI.
-const ENV_KEYS: [&str; 30] = [
+const ENV_KEYS: [&str; 31] = [
     "listen",
     "data_dir",
     "database_url",
     "database_max_connections",
     "database_connect_timeout",
+    "sqlite_synchronous",
     "default_timeout",
     "max_timeout",
     "max_body_bytes",
@@ -63,6 +64,9 @@ pub struct Config {
     /// How long a request waits for a database connection before 503.
     #[serde(with = "humantime_serde")]
     pub database_connect_timeout: Duration,
+    /// When SQLite's commits reach the disk: `full` (the default: every
+    /// acknowledged change survives a power loss), `normal` or `off`.
+    pub sqlite_synchronous: SqliteSync,
     /// Timeout of an approval whose request and rule give none.
     #[serde(with = "humantime_serde")]
     pub default_timeout: Duration,
@@ -178,6 +182,7 @@ impl Default for Config {
             database_url: None,
             database_max_connections: 16,
             database_connect_timeout: Duration::from_secs(5),
+            sqlite_synchronous: SqliteSync::Full,
             default_timeout: Duration::from_secs(3600),
             max_timeout: Duration::from_secs(7 * 24 * 3600),
             max_body_bytes: 256 * 1024,
@@ -393,6 +398,7 @@ impl Config {
         StoreOptions {
             max_connections: self.database_max_connections,
             connect_timeout: self.database_connect_timeout,
+            sqlite_sync: self.sqlite_synchronous,
         }
     }
 
@@ -468,6 +474,27 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(Config::load(&options).unwrap().listen, "127.0.0.1:0");
+    }
+
+    #[test]
+    fn sqlite_synchronous_is_full_unless_set_and_a_bad_value_names_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("assent.toml");
+        let load = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            Config::load(&ServeOptions {
+                config: Some(file.clone()),
+                ..Default::default()
+            })
+        };
+        assert_eq!(
+            load("").unwrap().store_options().sqlite_sync,
+            SqliteSync::Full
+        );
+        let off = load("sqlite_synchronous = \"off\"\n").unwrap();
+        assert_eq!(off.store_options().sqlite_sync, SqliteSync::Off);
+        let err = load("sqlite_synchronous = \"sometimes\"\n").unwrap_err();
+        assert!(err.contains("sqlite_synchronous"), "{err}");
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub enum ApiError {
     Unprocessable(String),
     #[error("the store is unavailable; retry later")]
     Unavailable,
+    /// The database's disk is full; nothing was written.
+    #[error("the gateway's storage is full; nothing was written; retry later")]
+    StorageFull,
     /// The body did not arrive within `body_read_timeout`.
     #[error("the request body did not arrive within {0:?}")]
     RequestTimeout(std::time::Duration),
@@ -71,6 +74,7 @@ impl ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "idempotency-mismatch")
             }
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::StorageFull => (StatusCode::SERVICE_UNAVAILABLE, "storage-full"),
             ApiError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "body-timeout"),
             ApiError::TooManyRequests(..) => (StatusCode::TOO_MANY_REQUESTS, "rate-limited"),
             ApiError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
@@ -89,6 +93,10 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(m) => {
                 tracing::warn!(error = %m, "store unavailable");
                 ApiError::Unavailable
+            }
+            StoreError::StorageFull(m) => {
+                tracing::error!(error = %m, "the database's storage is full");
+                ApiError::StorageFull
             }
             StoreError::Corrupt(m) => {
                 tracing::error!(error = %m, "corrupt data in the store");
@@ -124,6 +132,9 @@ impl ApiError {
     }
 }
 
+/// A full disk rarely empties within a second; callers are asked to wait longer.
+const STORAGE_FULL_RETRY_SECONDS: u64 = 5;
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, _) = self.parts();
@@ -132,6 +143,7 @@ impl IntoResponse for ApiError {
                 Some((wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1))
             }
             ApiError::Unavailable | ApiError::Overloaded => Some(1),
+            ApiError::StorageFull => Some(STORAGE_FULL_RETRY_SECONDS),
             _ => None,
         };
         let closes = matches!(self, ApiError::Overloaded | ApiError::RequestTimeout(_));

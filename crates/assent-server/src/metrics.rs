@@ -25,6 +25,7 @@ pub const MAX_ACTION_LABELS: usize = 100;
 pub const CREATED: &str = "assent_approvals_created_total";
 pub const DECIDED: &str = "assent_approvals_decided_total";
 pub const PENDING: &str = "assent_approvals_pending";
+pub const WAITERS: &str = "assent_waiters";
 pub const TIME_TO_DECISION: &str = "assent_time_to_decision_seconds";
 pub const WAKEUP: &str = "assent_decision_wakeup_seconds";
 pub const POLICY_EVALUATION: &str = "assent_policy_evaluation_seconds";
@@ -89,6 +90,10 @@ fn describe() {
         PENDING,
         "Approvals pending now (read from the store at each scrape)."
     );
+    describe_gauge!(
+        WAITERS,
+        "Long-polls and WebSocket calls waiting for a decision now, on this instance (at each scrape)."
+    );
     describe_histogram!(
         TIME_TO_DECISION,
         Unit::Seconds,
@@ -134,6 +139,10 @@ fn decided(approval: &Approval) {
 
 pub fn pending(count: u64) {
     gauge!(PENDING).set(count as f64);
+}
+
+pub fn waiters(count: usize) {
+    gauge!(WAITERS).set(count as f64);
 }
 
 pub fn waiter_woken(since_commit: Instant) {

@@ -76,6 +76,12 @@ impl Waiters {
         }
     }
 
+    /// How many calls are waiting for a decision now.
+    pub fn waiting(&self) -> usize {
+        let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        slots.values().map(|(_, count)| count).sum()
+    }
+
     /// Wakes everyone waiting on this (terminal) approval.
     pub fn decided(&self, approval: &Approval) {
         let slot = self
@@ -169,9 +175,12 @@ mod tests {
         let a = approval();
         let r1 = waiters.register(a.id);
         let r2 = waiters.register(a.id);
+        assert_eq!(waiters.waiting(), 2, "two calls on one approval");
         drop(r1);
         assert_eq!(waiters.len(), 1);
+        assert_eq!(waiters.waiting(), 1);
         drop(r2);
+        assert_eq!(waiters.waiting(), 0);
         assert!(waiters.is_empty());
     }
 }

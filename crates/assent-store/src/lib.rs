@@ -24,7 +24,7 @@ pub use model::{
     ApprovalFilter, ApprovalPage, Committed, CreateOutcome, IdempotencyKey, NewToken, Redemption,
     Session, SigningKey, StatsSample, TokenRecord,
 };
-pub use sql::{SqlStore, StoreOptions, sqlite_file};
+pub use sql::{SqlStore, SqliteSync, StoreOptions, sqlite_file};
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {

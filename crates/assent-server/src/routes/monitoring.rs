@@ -62,6 +62,7 @@ async fn metrics(State(state): State<AppState>, request: Request) -> ApiResult<R
         Ok(sample) => crate::metrics::pending(sample.pending),
         Err(e) => tracing::warn!(error = %e, "reading the pending count for /metrics failed"),
     }
+    crate::metrics::waiters(state.waiters.waiting());
     Ok((
         [(
             header::CONTENT_TYPE,

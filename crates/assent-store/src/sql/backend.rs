@@ -35,9 +35,36 @@ const REWORDED_POSTGRES: &[(i64, &str)] = &[(
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Read connections on SQLite (WAL lets them read beside the writer).
 const SQLITE_READERS: u32 = 8;
-/// The per-connection settings SQLite needs for durability and concurrency.
-const SQLITE_PRAGMAS: &str =
-    "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
+/// How SQLite's writer waits for the disk at commit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSync {
+    /// Every commit is on disk before it is acknowledged (fsync per batch).
+    #[default]
+    Full,
+    /// Survives the gateway's crash but may lose the last commits on a
+    /// power loss or an operating-system crash.
+    Normal,
+    /// No fsync at all: for measurements and throwaway gateways only.
+    Off,
+}
+
+impl SqliteSync {
+    /// The per-connection settings SQLite needs for durability and concurrency.
+    fn pragmas(self) -> &'static str {
+        match self {
+            SqliteSync::Full => {
+                "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
+            }
+            SqliteSync::Normal => {
+                "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
+            }
+            SqliteSync::Off => {
+                "PRAGMA synchronous = OFF; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
+            }
+        }
+    }
+}
 
 /// The PostgreSQL advisory lock every instance's write batch holds: it
 /// serializes appends to the event chain (gapless `seq`, one hash chain)
@@ -54,6 +81,8 @@ pub struct StoreOptions {
     /// How long a request waits for a connection (or for PostgreSQL to
     /// answer a connect) before the store reports itself unavailable.
     pub connect_timeout: Duration,
+    /// SQLite's `synchronous` setting (PostgreSQL ignores it).
+    pub sqlite_sync: SqliteSync,
 }
 
 impl Default for StoreOptions {
@@ -61,13 +90,14 @@ impl Default for StoreOptions {
         StoreOptions {
             max_connections: 16,
             connect_timeout: Duration::from_secs(5),
+            sqlite_sync: SqliteSync::Full,
         }
     }
 }
 
 #[derive(Debug, Clone)]
 pub(crate) enum Backend {
-    Sqlite { url: String },
+    Sqlite { url: String, sync: SqliteSync },
     Postgres { url: String, options: StoreOptions },
 }
 
@@ -75,7 +105,10 @@ impl Backend {
     pub fn from_url(url: &str, options: StoreOptions) -> Result<Backend, StoreError> {
         sqlx::any::install_default_drivers();
         if url.starts_with("sqlite:") {
-            Ok(Backend::Sqlite { url: url.into() })
+            Ok(Backend::Sqlite {
+                url: url.into(),
+                sync: options.sqlite_sync,
+            })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Ok(Backend::Postgres {
                 url: url.into(),
@@ -94,7 +127,7 @@ impl Backend {
 
     pub fn url(&self) -> &str {
         match self {
-            Backend::Sqlite { url } | Backend::Postgres { url, .. } => url,
+            Backend::Sqlite { url, .. } | Backend::Postgres { url, .. } => url,
         }
     }
 
@@ -106,7 +139,7 @@ impl Backend {
             StoreError::Unavailable(format!("migrating the database: {e}"))
         };
         match self {
-            Backend::Sqlite { url } => {
+            Backend::Sqlite { url, .. } => {
                 if let Some(path) = sqlite_file(url) {
                     create_private(&path)?;
                 }
@@ -170,15 +203,18 @@ impl Backend {
     /// The pool that serves reads (and the feed's catch-up).
     pub fn readers(&self) -> Result<AnyPool, StoreError> {
         let pool = match self {
-            Backend::Sqlite { url } => AnyPoolOptions::new()
-                .max_connections(SQLITE_READERS)
-                .after_connect(|conn, _| {
-                    Box::pin(async move {
-                        conn.execute(SQLITE_PRAGMAS).await?;
-                        Ok(())
+            Backend::Sqlite { url, sync } => {
+                let pragmas = sync.pragmas();
+                AnyPoolOptions::new()
+                    .max_connections(SQLITE_READERS)
+                    .after_connect(move |conn, _| {
+                        Box::pin(async move {
+                            conn.execute(pragmas).await?;
+                            Ok(())
+                        })
                     })
-                })
-                .connect_lazy_with(any_options(&read_only(url))?),
+                    .connect_lazy_with(any_options(&read_only(url))?)
+            }
             Backend::Postgres { url, options } => AnyPoolOptions::new()
                 .max_connections(options.max_connections)
                 .acquire_timeout(options.connect_timeout)
@@ -196,8 +232,8 @@ impl Backend {
         let mut conn = tokio::time::timeout(timeout, AnyConnection::connect(self.url()))
             .await
             .map_err(|_| unreachable_db(self.url()))??;
-        if let Backend::Sqlite { .. } = self {
-            conn.execute(SQLITE_PRAGMAS).await?;
+        if let Backend::Sqlite { sync, .. } = self {
+            conn.execute(sync.pragmas()).await?;
         }
         Ok(conn)
     }
@@ -341,4 +377,34 @@ fn reworded<'a>(
         let current = migrator.iter().find(|m| m.version == version)?;
         Some((version, old, current.checksum.to_vec()))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The writer's `PRAGMA synchronous` for a store opened with `sync`.
+    async fn writer_synchronous(sync: SqliteSync) -> i64 {
+        let dir = assent_testdb::private_dir();
+        let url = format!("sqlite://{}", dir.path().join("sync.db").display());
+        let options = StoreOptions {
+            sqlite_sync: sync,
+            ..StoreOptions::default()
+        };
+        let backend = Backend::from_url(&url, options).unwrap();
+        backend.migrate().await.unwrap();
+        let mut writer = backend.connect_writer().await.unwrap();
+        sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut writer)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_writer_waits_for_the_disk_as_configured() {
+        // SQLite's codes: 0 OFF, 1 NORMAL, 2 FULL.
+        assert_eq!(writer_synchronous(SqliteSync::default()).await, 2);
+        assert_eq!(writer_synchronous(SqliteSync::Normal).await, 1);
+        assert_eq!(writer_synchronous(SqliteSync::Off).await, 0);
+    }
 }

@@ -37,7 +37,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use self::backend::Backend;
-pub use self::backend::StoreOptions;
+pub use self::backend::{SqliteSync, StoreOptions};
 use self::notices::Notices;
 use self::writer::Writer;
 use crate::webhooks::{Delivery, DeliveryOutcome, DeliveryRecord, WebhookTarget};

@@ -1,0 +1,1 @@
+npm test > out.txt && ls -la | grep 'x y' ; echo "$(whoami)"

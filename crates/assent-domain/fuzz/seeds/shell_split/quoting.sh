@@ -1,0 +1,1 @@
+FOO=1 bash -c 'kubectl apply -f x.yaml' <<EOF
