@@ -72,6 +72,12 @@ pub(crate) struct WriteCtx {
     /// deliver: `FOR UPDATE SKIP LOCKED` on PostgreSQL, so instances never
     /// pick the same row (SQLite has one writer and needs nothing).
     pub claim: &'static str,
+    /// Whether a grant may answer a request in this batch: `None` until
+    /// [`super::grants::answering`] first asks (once per batch), `Some(false)`
+    /// when no grant was live then and none was made since. Saves a query per
+    /// create on the common path of a gateway without grants; valid for the
+    /// whole batch because every instance's batches hold the write lock.
+    pub(super) live_grants: Option<bool>,
 }
 
 impl WriteCtx {

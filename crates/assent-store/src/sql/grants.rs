@@ -125,6 +125,9 @@ pub(crate) async fn answering(
     a: &Approval,
 ) -> Result<Option<Grant>, StoreError> {
     let now = unix_millis(a.created_at);
+    if !any_live(ctx, now).await? {
+        return Ok(None);
+    }
     if let Some(session) = &a.session_id {
         sqlx::query(
             "UPDATE grants SET expires_at = $1 WHERE session_id = $2 AND requester = $3 AND expires_at > $4",
@@ -150,6 +153,26 @@ pub(crate) async fn answering(
     first_answering(&rows, &request, a.created_at)
 }
 
+/// How far before a request's own time a grant still counts as possibly
+/// live when the batch first checks: the requests of one batch were
+/// timestamped within moments of each other, not in order.
+const LIVE_MARGIN_MS: i64 = 60_000;
+
+/// Whether any grant may still be live in this batch, asking the database
+/// only the first time (see [`WriteCtx::live_grants`]).
+async fn any_live(ctx: &mut WriteCtx, now_ms: i64) -> Result<bool, StoreError> {
+    if let Some(known) = ctx.live_grants {
+        return Ok(known);
+    }
+    let live = sqlx::query("SELECT 1 FROM grants WHERE expires_at > $1 LIMIT 1")
+        .bind(now_ms - LIVE_MARGIN_MS)
+        .fetch_optional(&mut ctx.conn)
+        .await?
+        .is_some();
+    ctx.live_grants = Some(live);
+    Ok(live)
+}
+
 /// Stores the grant a decision leaves behind, if any.
 pub(crate) async fn remember_decision(
     ctx: &mut WriteCtx,
@@ -158,6 +181,7 @@ pub(crate) async fn remember_decision(
 ) -> Result<(), StoreError> {
     if let Some(g) = grant::from_decision(approval, Uuid::now_v7(), now) {
         insert(&mut ctx.conn, &g).await?;
+        ctx.live_grants = Some(true);
         ctx.append(g.created_event(), now);
     }
     Ok(())

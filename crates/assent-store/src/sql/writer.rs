@@ -114,6 +114,7 @@ impl Writer {
             committed: Committed::default(),
             webhook_targets: Vec::new(),
             claim: backend.claim_clause(),
+            live_grants: None,
         };
         let failing = Arc::new(AtomicU32::new(0));
         tokio::spawn(run(backend, ctx, rx, notices, failing.clone()));
@@ -191,6 +192,7 @@ async fn run(
             continue;
         }
         let head = ctx.head.clone();
+        ctx.live_grants = None;
         let mut replies = Vec::with_capacity(batch.len());
         let mut failure = None;
         for queued in batch.drain(..) {
