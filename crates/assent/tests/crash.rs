@@ -1,4 +1,4 @@
-//! Crash safety of the real binary: twenty SIGKILLs at random moments of a
+//! Crash safety of the real binary: forty SIGKILLs at random moments of a
 //! mixed create / approve / reject / cancel load, restarting on the same data
 //! each time; and a graceful SIGTERM.
 
@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use support::Gateway;
 
 /// SIGKILLs in one run; each lands at a random moment of the load.
-const KILLS: usize = 20;
+const KILLS: usize = 40;
 /// Clients sending the mixed load between kills.
 const CLIENTS: usize = 8;
 
@@ -191,7 +191,7 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
             .collect();
         // SIGKILL at a random moment of the load, then start again on the
         // same address and data dir.
-        tokio::time::sleep(Duration::from_millis(100 + rng.below(400))).await;
+        tokio::time::sleep(Duration::from_millis(50 + rng.below(250))).await;
         tokio::task::block_in_place(|| gw.crash_and_restart());
         for worker in workers {
             worker.await.unwrap();
