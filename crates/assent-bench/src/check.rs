@@ -10,7 +10,7 @@ use assent_domain::policy::Policy;
 use crate::error::Error;
 use crate::figure::{Figure, Report, Target};
 use crate::gateway::{Gateway, Settings};
-use crate::load::{answered, client, closed_loop};
+use crate::load::{ROUNDS, answered, client, closed_loop};
 use crate::policy_gen::{RULES, policy_text, requests};
 use crate::{Ctx, SCENARIO_CHECK as SCENARIO};
 
@@ -35,20 +35,27 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> Result<(), Error> {
     let agent = gateway.tokens.agent.clone();
     let bodies: Arc<Vec<String>> =
         Arc::new(requests().iter().map(|r| r.body().to_string()).collect());
-    let checks = closed_loop(ctx.clients, ctx.seconds, gateway.pid(), move |client, n| {
-        let body = bodies[(client + n as usize) % bodies.len()].clone();
-        let request = http
-            .post(&url)
-            .bearer_auth(&agent)
-            .header("content-type", "application/json")
-            .body(body);
-        answered(request, 200)
-    })
-    .await?;
+    let mut runs = Vec::with_capacity(ROUNDS);
+    for _ in 0..ROUNDS {
+        let (http, url, agent, bodies) = (http.clone(), url.clone(), agent.clone(), bodies.clone());
+        let run = closed_loop(ctx.clients, ctx.seconds, gateway.pid(), move |client, n| {
+            let body = bodies[(client + n as usize) % bodies.len()].clone();
+            let request = http
+                .post(&url)
+                .bearer_auth(&agent)
+                .header("content-type", "application/json")
+                .body(body);
+            answered(request, 200)
+        })
+        .await?;
+        runs.push(run);
+    }
     drop(gateway);
+    runs.sort_by(|a, b| a.per_second.total_cmp(&b.per_second));
+    let checks = &runs[runs.len() / 2];
     report.add(Figure::new(
         SCENARIO,
-        format!("POST /v1/check, {RULES}-rule policy"),
+        format!("POST /v1/check, {RULES}-rule policy (median of {ROUNDS} runs)"),
         checks.per_second,
         "req/s",
         Target::AtLeast(20_000.0),

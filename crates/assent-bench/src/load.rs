@@ -32,6 +32,17 @@ pub async fn answered(request: reqwest::RequestBuilder, status: u16) -> bool {
 }
 
 /// What one run measured.
+/// Throughput figures are taken in this many runs and the median reported,
+/// so a slow moment of a shared machine lands in one run, not in the figure.
+pub const ROUNDS: usize = 3;
+
+/// The median of `values` (0 for none).
+pub fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
+}
+
 pub struct Throughput {
     pub per_second: f64,
     pub cpu: CpuUse,

@@ -85,7 +85,11 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> Result<(), Error> {
     let decided = Instant::now();
     let mut last_answer = started;
     let mut after_own_review = Vec::with_capacity(n);
-    let returned = returned.lock().unwrap_or_else(PoisonError::into_inner);
+    // Every reviewer has finished: the times are final.
+    let returned = returned
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
     for (waiter, review) in answered.into_iter().zip(returned.iter()) {
         let at = waiter.await??;
         last_answer = last_answer.max(at);

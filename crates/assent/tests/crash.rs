@@ -213,7 +213,11 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
         acked.creates.len()
     );
     for decision in [Decision::Approve, Decision::Reject, Decision::Cancel] {
-        assert!(tally(decision) >= 20, "too few {decision:?}: {}", tally(decision));
+        assert!(
+            tally(decision) >= 20,
+            "too few {decision:?}: {}",
+            tally(decision)
+        );
     }
 
     let events = all_events(&gw.url, &gw.admin).await;

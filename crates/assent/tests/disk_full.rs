@@ -32,7 +32,13 @@ impl Tmpfs {
     fn mount(size: &str) -> Result<Tmpfs, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
             .arg(dir.path())
             .output()
             .map_err(|e| format!("cannot run mount: {e}"))?;
@@ -61,7 +67,10 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
     }
 }
 
@@ -167,7 +176,11 @@ async fn a_full_disk_answers_503_loses_nothing_and_recovers_by_itself() {
             seen.acked.len(),
             seen.unavailable
         );
-        assert!(seen.other.is_empty(), "unexpected answers: {:?}", seen.other);
+        assert!(
+            seen.other.is_empty(),
+            "unexpected answers: {:?}",
+            seen.other
+        );
         assert!(seen.acked.len() > 100, "the load ran: {}", seen.acked.len());
         assert!(!seen.unavailable.is_empty(), "the disk never filled");
         for (kind, retry_after) in &seen.unavailable {
@@ -217,7 +230,10 @@ async fn a_full_disk_answers_503_loses_nothing_and_recovers_by_itself() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    eprintln!("writable again {:?} after space returned", returned.elapsed());
+    eprintln!(
+        "writable again {:?} after space returned",
+        returned.elapsed()
+    );
     let ready = http.get(format!("{}/readyz", gw.url)).send().await.unwrap();
     assert_eq!(ready.status(), 200, "ready again");
 

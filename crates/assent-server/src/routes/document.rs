@@ -119,7 +119,10 @@ fn refine_operation(method: &str, op: &mut Map<String, Value>) {
             "429",
             "too many failed authentications from this address, or over the token's request rate; see Retry-After",
         );
-        add("503", "the store is unavailable or its disk is full; retry later (Retry-After)");
+        add(
+            "503",
+            "the store is unavailable or its disk is full; retry later (Retry-After)",
+        );
     }
 }
 
