@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 
 use assent_domain::policy::Policy;
 
+use crate::ctx::{Ctx, SCENARIO_CHECK as SCENARIO};
 use crate::error::Error;
 use crate::figure::{Figure, Report, Target};
 use crate::gateway::{Gateway, Settings};
 use crate::load::{ROUNDS, answered, client, closed_loop};
 use crate::policy_gen::{RULES, policy_text, requests};
-use crate::{Ctx, SCENARIO_CHECK as SCENARIO};
 
 /// Timed in-process evaluations (after as many untimed ones).
 const EVALUATIONS: usize = 100_000;

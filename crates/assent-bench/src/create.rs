@@ -12,11 +12,11 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use crate::ctx::{Ctx, SCENARIO_CREATE as SCENARIO};
 use crate::error::Error;
 use crate::figure::{Figure, Report, Target};
 use crate::gateway::{Gateway, Settings};
 use crate::load::{ROUNDS, Throughput, answered, client, closed_loop, median};
-use crate::{Ctx, SCENARIO_CREATE as SCENARIO};
 
 /// Approvals the read run cycles through.
 const READ_SET: usize = 1000;
@@ -158,7 +158,7 @@ async fn read_set(ctx: &Ctx, gateway: &Gateway) -> Result<Arc<Vec<String>>, Erro
     let http = client(ctx.clients)?;
     let mut urls = Vec::with_capacity(READ_SET);
     for _ in 0..READ_SET {
-        let id = crate::create_one(&http, gateway, "bench.read").await?;
+        let id = crate::gateway::create_one(&http, gateway, "bench.read").await?;
         urls.push(format!("{}/v1/approvals/{id}", gateway.url));
     }
     Ok(Arc::new(urls))

@@ -159,3 +159,33 @@ async fn token(url: &str, admin: &str, name: &str, role: &str) -> Result<String,
         .map(str::to_owned)
         .ok_or_else(|| "no token in the answer".into())
 }
+
+/// Creates one pending approval on `gateway`; its id.
+pub async fn create_one(
+    http: &reqwest::Client,
+    gateway: &Gateway,
+    action: &str,
+) -> Result<String, Error> {
+    create_at(http, &gateway.url, &gateway.tokens.agent, action).await
+}
+
+pub async fn create_at(
+    http: &reqwest::Client,
+    url: &str,
+    agent: &str,
+    action: &str,
+) -> Result<String, Error> {
+    let body: Value = http
+        .post(format!("{url}/v1/approvals"))
+        .bearer_auth(agent)
+        .json(&json!({"action": action, "args": {"service": "billing", "env": "prod"}}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    body["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| "no id in the answer".into())
+}

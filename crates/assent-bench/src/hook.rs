@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::ctx::{Ctx, SCENARIO_HOOK as SCENARIO};
 use crate::error::Error;
 use crate::figure::{Figure, Report, Target, percentile_ms};
 use crate::gateway::{Gateway, Settings};
-use crate::{Ctx, SCENARIO_HOOK as SCENARIO};
 
 const WARM_UP: usize = 10;
 

@@ -15,6 +15,7 @@
 
 mod check;
 mod create;
+mod ctx;
 mod error;
 mod figure;
 mod gateway;
@@ -29,18 +30,9 @@ mod wake;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
+use ctx::Ctx;
 use error::Error;
 use figure::Report;
-use gateway::Gateway;
-use serde_json::{Value, json};
-
-pub const SCENARIO_WAKE: &str = "wake";
-pub const SCENARIO_WAKE_PG: &str = "wake-pg";
-pub const SCENARIO_CREATE: &str = "create";
-pub const SCENARIO_CHECK: &str = "check";
-pub const SCENARIO_WAITERS: &str = "waiters";
-pub const SCENARIO_MCP: &str = "mcp";
-pub const SCENARIO_HOOK: &str = "hook";
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Scenario {
@@ -94,19 +86,6 @@ struct Args {
     hook_runs: usize,
 }
 
-/// What every scenario reads from the command line.
-pub struct Ctx {
-    pub assent: PathBuf,
-    pub waiters: usize,
-    pub many_waiters: usize,
-    pub clients: usize,
-    pub seconds: u64,
-    pub postgres: Option<String>,
-    pub mcp_server: PathBuf,
-    pub mcp_calls: usize,
-    pub hook_runs: usize,
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let args = Args::parse();
@@ -152,34 +131,4 @@ async fn main() -> Result<(), Error> {
     }
     report.summary();
     Ok(())
-}
-
-/// Creates one pending approval on `gateway`; its id.
-pub async fn create_one(
-    http: &reqwest::Client,
-    gateway: &Gateway,
-    action: &str,
-) -> Result<String, Error> {
-    create_at(http, &gateway.url, &gateway.tokens.agent, action).await
-}
-
-pub async fn create_at(
-    http: &reqwest::Client,
-    url: &str,
-    agent: &str,
-    action: &str,
-) -> Result<String, Error> {
-    let body: Value = http
-        .post(format!("{url}/v1/approvals"))
-        .bearer_auth(agent)
-        .json(&json!({"action": action, "args": {"service": "billing", "env": "prod"}}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    body["id"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| "no id in the answer".into())
 }

@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::ctx::{Ctx, SCENARIO_WAITERS as SCENARIO};
 use crate::error::Error;
 use crate::figure::{Figure, Report, Target, percentile_ms};
 use crate::gateway::{Gateway, Settings};
 use crate::process_stats::rss_mb;
-use crate::{Ctx, SCENARIO_WAITERS as SCENARIO};
 
 /// How long the gateway may take to register every long-poll.
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(120);
@@ -164,7 +164,7 @@ async fn create_many(
                     .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |l| l.checked_sub(1))
                     .is_ok()
                 {
-                    ids.push(crate::create_at(&http, &url, &agent, "bench.wait").await?);
+                    ids.push(crate::gateway::create_at(&http, &url, &agent, "bench.wait").await?);
                 }
                 Ok::<_, Error>(ids)
             })

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::ctx::{Ctx, SCENARIO_WAKE, SCENARIO_WAKE_PG};
 use crate::error::Error;
 use crate::figure::{Figure, Report, Target, percentile_ms};
 use crate::gateway::{Gateway, Settings};
-use crate::{Ctx, SCENARIO_WAKE, SCENARIO_WAKE_PG};
 
 pub async fn sqlite(ctx: &Ctx, report: &mut Report) -> Result<(), Error> {
     let gateway = Gateway::start(&ctx.assent, Settings::default()).await?;
@@ -99,7 +99,7 @@ async fn wake_up(
     let http = crate::load::client(waiters + 16)?;
     let mut ids = Vec::with_capacity(waiters);
     for _ in 0..waiters {
-        ids.push(crate::create_one(&http, deciding, "bench.deploy").await?);
+        ids.push(crate::gateway::create_one(&http, deciding, "bench.deploy").await?);
     }
     let mut answered = Vec::with_capacity(waiters);
     for id in &ids {
