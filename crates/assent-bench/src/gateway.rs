@@ -145,19 +145,9 @@ impl Gateway {
 }
 
 async fn token(url: &str, admin: &str, name: &str, role: &str) -> Result<String, Error> {
-    let created: Value = reqwest::Client::new()
-        .post(format!("{url}/v1/tokens"))
-        .bearer_auth(admin)
-        .json(&json!({"name": name, "role": role}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    created["token"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| "no token in the answer".into())
+    let http = reqwest::Client::new();
+    let body = json!({"name": name, "role": role});
+    post_for_field(&http, &format!("{url}/v1/tokens"), admin, body, "token").await
 }
 
 /// Creates one pending approval on `gateway`; its id.
@@ -175,17 +165,48 @@ pub async fn create_at(
     agent: &str,
     action: &str,
 ) -> Result<String, Error> {
-    let body: Value = http
-        .post(format!("{url}/v1/approvals"))
-        .bearer_auth(agent)
-        .json(&json!({"action": action, "args": {"service": "billing", "env": "prod"}}))
+    let body = json!({"action": action, "args": {"service": "billing", "env": "prod"}});
+    post_for_field(http, &format!("{url}/v1/approvals"), agent, body, "id").await
+}
+
+/// Approves approval `id` on the gateway at `url` as `approver`.
+pub async fn approve(
+    http: &reqwest::Client,
+    url: &str,
+    approver: &str,
+    id: &str,
+) -> Result<(), Error> {
+    http.post(format!("{url}/v1/approvals/{id}/reviews"))
+        .bearer_auth(approver)
+        .json(&json!({"decision": "approve"}))
+        .send()
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await?;
+    Ok(())
+}
+
+/// POSTs `body` to `url` as the holder of `bearer`; the string `field` of
+/// the JSON answer.
+async fn post_for_field(
+    http: &reqwest::Client,
+    url: &str,
+    bearer: &str,
+    body: Value,
+    field: &str,
+) -> Result<String, Error> {
+    let answer: Value = http
+        .post(url)
+        .bearer_auth(bearer)
+        .json(&body)
         .send()
         .await?
         .error_for_status()?
         .json()
         .await?;
-    body["id"]
+    answer[field]
         .as_str()
         .map(str::to_owned)
-        .ok_or_else(|| "no id in the answer".into())
+        .ok_or_else(|| format!("no {field} in the answer").into())
 }

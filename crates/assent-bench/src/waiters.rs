@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::ctx::{Ctx, SCENARIO_WAITERS as SCENARIO};
 use crate::error::Error;
@@ -65,14 +65,7 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> Result<(), Error> {
                     let Some(id) = ids.get(i) else {
                         return Ok::<_, Error>(());
                     };
-                    http.post(format!("{url}/v1/approvals/{id}/reviews"))
-                        .bearer_auth(&approver)
-                        .json(&json!({"decision": "approve"}))
-                        .send()
-                        .await?
-                        .error_for_status()?
-                        .bytes()
-                        .await?;
+                    crate::gateway::approve(&http, &url, &approver, id).await?;
                     returned.lock().unwrap_or_else(PoisonError::into_inner)[i] =
                         Some(Instant::now());
                 }

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::ctx::{Ctx, SCENARIO_WAKE, SCENARIO_WAKE_PG};
 use crate::error::Error;
@@ -118,14 +118,7 @@ async fn wake_up(
     let mut after_send = Vec::with_capacity(waiters);
     for (id, waiter) in ids.iter().zip(answered) {
         let sent = Instant::now();
-        http.post(format!("{}/v1/approvals/{id}/reviews", deciding.url))
-            .bearer_auth(&deciding.tokens.approver)
-            .json(&json!({"decision": "approve"}))
-            .send()
-            .await?
-            .error_for_status()?
-            .bytes()
-            .await?;
+        crate::gateway::approve(&http, &deciding.url, &deciding.tokens.approver, id).await?;
         let returned = Instant::now();
         let (at, status) = waiter.await??;
         if status != "approved" {

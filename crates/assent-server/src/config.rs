@@ -476,17 +476,19 @@ mod tests {
         assert_eq!(Config::load(&options).unwrap().listen, "127.0.0.1:0");
     }
 
-    #[test]
-    fn sqlite_synchronous_is_full_unless_set_and_a_bad_value_names_the_key() {
+    /// Loads a configuration file holding `text`, with no flags.
+    fn load(text: &str) -> Result<Config, String> {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("assent.toml");
-        let load = |text: &str| {
-            std::fs::write(&file, text).unwrap();
-            Config::load(&ServeOptions {
-                config: Some(file.clone()),
-                ..Default::default()
-            })
-        };
+        std::fs::write(&file, text).unwrap();
+        Config::load(&ServeOptions {
+            config: Some(file),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn sqlite_synchronous_is_full_unless_set_and_a_bad_value_names_the_key() {
         assert_eq!(
             load("").unwrap().store_options().sqlite_sync,
             SqliteSync::Full
@@ -549,15 +551,6 @@ mod tests {
 
     #[test]
     fn public_url_and_session_ttl_are_checked_and_drive_links_and_cookies() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("assent.toml");
-        let load = |text: &str| {
-            std::fs::write(&file, text).unwrap();
-            Config::load(&ServeOptions {
-                config: Some(file.clone()),
-                ..Default::default()
-            })
-        };
         let config =
             load("public_url = \"https://assent.example.com/\"\nsession_ttl = \"2h\"\n").unwrap();
         assert_eq!(config.session_ttl, Duration::from_secs(7200));
@@ -579,15 +572,6 @@ mod tests {
 
     #[test]
     fn webhook_tables_are_read_and_checked_at_load() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("assent.toml");
-        let load = |text: &str| {
-            std::fs::write(&file, text).unwrap();
-            Config::load(&ServeOptions {
-                config: Some(file.clone()),
-                ..Default::default()
-            })
-        };
         let config = load(
             "webhook_retry_base = \"100ms\"\n\
              [[webhook]]\nurl = \"https://example.com/a\"\n\

@@ -9,8 +9,6 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use assent_domain::Event;
-use assent_domain::event::{ChainHead, verify_chain};
 use serde_json::{Value, json};
 use support::Gateway;
 
@@ -134,25 +132,6 @@ async fn json_of(request: reqwest::RequestBuilder) -> Value {
     request.send().await.unwrap().json().await.unwrap()
 }
 
-async fn all_events(url: &str, admin: &str) -> Vec<Event> {
-    let http = reqwest::Client::new();
-    let mut events = Vec::new();
-    let mut after = 0;
-    loop {
-        let page: Value = json_of(
-            http.get(format!("{url}/v1/audit?after={after}&limit=10000"))
-                .bearer_auth(admin),
-        )
-        .await;
-        let items: Vec<Event> = serde_json::from_value(page["items"].clone()).unwrap();
-        events.extend(items);
-        match page["next_after"].as_i64() {
-            Some(next) => after = next,
-            None => return events,
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_under_load_loses_nothing_acknowledged() {
     let seed = std::env::var("ASSENT_CRASH_SEED")
@@ -220,8 +199,7 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
         );
     }
 
-    let events = all_events(&gw.url, &gw.admin).await;
-    verify_chain(ChainHead::default(), &events).unwrap();
+    let events = support::verified_audit_log(&gw.url, &gw.admin).await;
     let mut per_approval: HashMap<(String, &str), usize> = HashMap::new();
     for event in &events {
         if let Some(id) = event.approval_id {

@@ -116,23 +116,7 @@ mod shared_database {
 
         /// The whole audit log, checked to be one unbroken chain.
         async fn verified_log(&self) -> Vec<assent_domain::Event> {
-            let mut events: Vec<assent_domain::Event> = Vec::new();
-            loop {
-                let after = events.last().map_or(0, |e| e.seq);
-                let (status, page) = self
-                    .get(&format!("/v1/audit?after={after}&limit=10000"))
-                    .await;
-                assert_eq!(status, StatusCode::OK, "{page}");
-                let items: Vec<assent_domain::Event> =
-                    serde_json::from_value(page["items"].clone()).unwrap();
-                if items.is_empty() {
-                    break;
-                }
-                events.extend(items);
-            }
-            assent_domain::event::verify_chain(assent_domain::event::ChainHead::default(), &events)
-                .unwrap();
-            events
+            crate::support::verified_audit_log(&self.base, &self.token).await
         }
     }
 

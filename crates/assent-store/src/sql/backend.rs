@@ -49,19 +49,17 @@ pub enum SqliteSync {
     Off,
 }
 
+/// The per-connection settings every SQLite connection needs for
+/// concurrency and integrity.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
+
 impl SqliteSync {
-    /// The per-connection settings SQLite needs for durability and concurrency.
-    fn pragmas(self) -> &'static str {
+    /// The statement that sets it (static: sqlx runs only static SQL text).
+    fn pragma(self) -> &'static str {
         match self {
-            SqliteSync::Full => {
-                "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
-            }
-            SqliteSync::Normal => {
-                "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
-            }
-            SqliteSync::Off => {
-                "PRAGMA synchronous = OFF; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
-            }
+            SqliteSync::Full => "PRAGMA synchronous = FULL",
+            SqliteSync::Normal => "PRAGMA synchronous = NORMAL",
+            SqliteSync::Off => "PRAGMA synchronous = OFF",
         }
     }
 }
@@ -204,12 +202,13 @@ impl Backend {
     pub fn readers(&self) -> Result<AnyPool, StoreError> {
         let pool = match self {
             Backend::Sqlite { url, sync } => {
-                let pragmas = sync.pragmas();
+                let sync = *sync;
                 AnyPoolOptions::new()
                     .max_connections(SQLITE_READERS)
                     .after_connect(move |conn, _| {
                         Box::pin(async move {
-                            conn.execute(pragmas).await?;
+                            conn.execute(SQLITE_PRAGMAS).await?;
+                            conn.execute(sync.pragma()).await?;
                             Ok(())
                         })
                     })
@@ -233,7 +232,8 @@ impl Backend {
             .await
             .map_err(|_| unreachable_db(self.url()))??;
         if let Backend::Sqlite { sync, .. } = self {
-            conn.execute(sync.pragmas()).await?;
+            conn.execute(SQLITE_PRAGMAS).await?;
+            conn.execute(sync.pragma()).await?;
         }
         Ok(conn)
     }

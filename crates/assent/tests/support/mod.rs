@@ -321,3 +321,33 @@ impl Running {
         }
     }
 }
+
+/// The gateway's whole audit log read as `admin`, checked to be one
+/// unbroken hash chain.
+pub async fn verified_audit_log(url: &str, admin: &str) -> Vec<assent_domain::Event> {
+    let http = reqwest::Client::new();
+    let mut events: Vec<assent_domain::Event> = Vec::new();
+    loop {
+        let after = events.last().map_or(0, |e| e.seq);
+        let page: Value = http
+            .get(format!("{url}/v1/audit?after={after}&limit=10000"))
+            .bearer_auth(admin)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let items: Vec<assent_domain::Event> =
+            serde_json::from_value(page["items"].clone()).unwrap();
+        if items.is_empty() {
+            break;
+        }
+        events.extend(items);
+    }
+    assent_domain::event::verify_chain(assent_domain::event::ChainHead::default(), &events)
+        .unwrap();
+    events
+}
